@@ -1,0 +1,91 @@
+// Package cli defines entrawatch's command line.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// ExitError carries a process exit status.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// usageError marks a command-line mistake (exit status 2).
+func usageError(format string, args ...any) error {
+	return &ExitError{Code: 2, Err: fmt.Errorf(format, args...)}
+}
+
+// Streams are the process's standard streams.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Version is set at build time.
+var Version = "dev"
+
+// NewRoot returns the root command.
+func NewRoot(s Streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "entrawatch",
+		Short: "Security operations for devices in Microsoft Entra ID",
+		Long: `entrawatch finds the device threats of Microsoft's "security operations for devices"
+guide in Entra ID logs: devices registered or joined without MFA, changes to the
+device registration policy, a tenant that does not require MFA to register devices,
+sign-ins from non-compliant and unknown devices, stale devices, BitLocker key reads
+and users added to Global Administrator or the device administrator roles.
+
+It reads Microsoft Graph JSON, Azure Monitor diagnostic-settings records (Event Hubs
+and storage-account exports), Log Analytics exports (JSON and CSV) and the Entra
+portal's CSV and JSON downloads, sniffing the format of each file.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       Version,
+	}
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &ExitError{Code: 2, Err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+	})
+	root.AddCommand(newScanCmd(s), newRulesCmd(s))
+	return root
+}
+
+// Main runs the command line and returns the exit status.
+func Main(ctx context.Context, args []string, s Streams) int {
+	root := NewRoot(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(s.Err, "entrawatch: %v\n", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintf(s.Err, "entrawatch: %v\n", err)
+	return 2
+}
+
+// DefaultStreams are the process's own streams.
+func DefaultStreams() Streams { return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr} }

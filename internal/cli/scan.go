@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/detect"
+	"github.com/entrawatch/entrawatch/internal/format"
+	"github.com/entrawatch/entrawatch/internal/scan"
+	"github.com/spf13/cobra"
+)
+
+// parseDays reads a duration written as Go duration ("2160h") or in days
+// ("90d", "90").
+func parseDays(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(t, "d"); ok {
+		t = d
+	}
+	if n, err := strconv.Atoi(t); err == nil {
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use days such as 90d, or a Go duration such as 2160h)", s)
+	}
+	return d, nil
+}
+
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newScanCmd(s Streams) *cobra.Command {
+	var (
+		output, inputFormat, now, staleAfter, failOn string
+		summary, strict                              bool
+		maxRecord, workers, year                     int
+		disable                                      []string
+	)
+	cmd := &cobra.Command{
+		Use:   "scan [flags] PATH...",
+		Short: "Find the guide's device threats in exported logs",
+		Long: `Scan reads log files, directories (recursively, including the storage-account
+layout insights-logs-<category>/tenantId=…/y=…/PT1H.json) and "-" for standard
+input, gzip-compressed or not, and prints one alert per finding.
+
+Each file's format is sniffed from its content; --input-format overrides it.
+Formats: ` + strings.Join(format.Names(), ", ") + `.
+
+Exit status: 0 whether or not alerts were found; 1 with --fail-on when an alert at
+or above that severity was found; 2 on a usage or read error (and, with --strict,
+on a malformed record).`,
+		Example: `  entrawatch scan examples/
+  entrawatch scan --output json --summary signins.json audit.csv
+  az monitor ... | entrawatch scan -
+  entrawatch scan --now 2026-11-27T00:00:00Z --stale-after 120d devices.json
+  entrawatch scan --fail-on high --output json exports/ > alerts.jsonl`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "" {
+				output = "json"
+				if isTerminal(s.Out) {
+					output = "table"
+				}
+			}
+			opts := detect.Options{Disable: disable}
+			if now != "" {
+				t, err := time.Parse(time.RFC3339Nano, now)
+				if err != nil {
+					return usageError("--now %q is not an RFC 3339 time (2026-11-27T00:00:00Z)", now)
+				}
+				opts.Now = t.UTC()
+			}
+			d, err := parseDays(staleAfter)
+			if err != nil {
+				return usageError("--stale-after: %v", err)
+			}
+			opts.StaleAfter = d
+			var failSev alert.Severity
+			if failOn != "" {
+				if failSev, err = alert.ParseSeverity(failOn); err != nil {
+					return usageError("--fail-on: %v", err)
+				}
+			}
+			if inputFormat != "" {
+				if _, err := format.Lookup(inputFormat); err != nil {
+					return usageError("--input-format: %v", err)
+				}
+			}
+			eng, err := detect.NewEngine(opts)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			w, err := alert.NewWriter(output, s.Out)
+			if err != nil {
+				return usageError("--output: %v", err)
+			}
+			progress := isTerminal(s.Err)
+			cleared := true
+			cfg := scan.Config{
+				Paths: args, Stdin: s.In, InputFormat: inputFormat, Workers: workers, MaxRecord: maxRecord, Year: year,
+				Engine: eng,
+				Alert:  w.Write,
+				Warn: func(msg string) {
+					if !cleared {
+						fmt.Fprint(s.Err, "\r\033[K")
+						cleared = true
+					}
+					fmt.Fprintf(s.Err, "warning: %s\n", msg)
+				},
+			}
+			if progress {
+				cfg.Progress = func(b, n int64, el time.Duration) {
+					if el < time.Second {
+						return
+					}
+					cleared = false
+					fmt.Fprintf(s.Err, "\r\033[K%.1f MB read, %d records, %.0f records/s", float64(b)/1e6, n, float64(n)/el.Seconds())
+				}
+			}
+			stats, runErr := scan.Run(cmd.Context(), cfg)
+			if progress && !cleared {
+				fmt.Fprint(s.Err, "\r\033[K")
+			}
+			if err := w.Close(); err != nil && runErr == nil {
+				runErr = fmt.Errorf("writing alerts: %w", err)
+			}
+			if stats != nil && summary {
+				var ids []string
+				for _, d := range eng.Detectors() {
+					ids = append(ids, d.Info().ID)
+				}
+				fmt.Fprint(s.Err, scan.FormatStats(stats, ids))
+			}
+			switch {
+			case runErr != nil:
+				return &ExitError{Code: 2, Err: runErr}
+			case stats.ReadErrors > 0:
+				return &ExitError{Code: 2, Err: fmt.Errorf("%d inputs could not be read", stats.ReadErrors)}
+			case strict && stats.Bad > 0:
+				return &ExitError{Code: 2, Err: fmt.Errorf("%d malformed records (--strict)", stats.Bad)}
+			case failSev != 0 && stats.MaxSeverity >= failSev:
+				return &ExitError{Code: 1}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&output, "output", "o", "", "output format: table, json (JSON lines) or csv (default: table on a terminal, json otherwise)")
+	f.StringVar(&inputFormat, "input-format", "", "read every input as this format instead of sniffing ("+strings.Join(format.Names(), ", ")+")")
+	f.BoolVar(&summary, "summary", false, "print counts per rule, per input format and of skipped records to stderr")
+	f.StringVar(&now, "now", "", "reference time of relative checks such as staleness, RFC 3339 (default: the current time)")
+	f.StringVar(&staleAfter, "stale-after", "90d", "inactivity after which a device is stale (at least 21d)")
+	f.StringVar(&failOn, "fail-on", "", "exit with status 1 when an alert at or above this severity is found: low, medium or high")
+	f.BoolVar(&strict, "strict", false, "exit with status 2 when any record is malformed")
+	f.IntVar(&maxRecord, "max-record-size", 16<<20, "largest record in bytes; longer records are skipped with a warning")
+	f.IntVar(&workers, "workers", 0, "parsing goroutines (default: one per core)")
+	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
+	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
+	return cmd
+}

@@ -1,0 +1,197 @@
+// Package detect runs entrawatch's detections over records: the built-in
+// catalogue of Microsoft's "security operations for devices" guide, compiled
+// together so that each record is dispatched only to the rules for its kind
+// and resolves each field once.
+package detect
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/record"
+	"github.com/entrawatch/entrawatch/internal/rule"
+)
+
+// Info describes a detection for the catalogue.
+type Info struct {
+	ID       string
+	Title    string
+	Severity alert.Severity
+	// Source is the data the detection reads.
+	Source string
+	// Technique is the MITRE ATT&CK technique, "T1098.005 Account Manipulation: Device Registration".
+	Technique string
+	// Description says what fires the detection.
+	Description string
+	// Next says what to look at next, after the guide's notes.
+	Next string
+	// Kinds are the record kinds the detection reads.
+	Kinds []record.Kind
+	// Stateful detections keep state across records.
+	Stateful bool
+}
+
+// Detector raises alerts from records. Detect is called concurrently from
+// several goroutines.
+type Detector interface {
+	Info() *Info
+	Detect(r *record.Record, emit func(*alert.Alert))
+}
+
+// Finisher is a Detector that raises alerts only once all records are seen.
+type Finisher interface {
+	Finish(emit func(*alert.Alert))
+}
+
+// Options tune the detections.
+type Options struct {
+	// Now is the reference time of relative checks (staleness).
+	Now time.Time
+	// StaleAfter is the inactivity after which a device is stale.
+	StaleAfter time.Duration
+	// Disable lists detection ids to leave out.
+	Disable []string
+}
+
+// MinStaleAfter is the shortest StaleAfter accepted: Entra updates a
+// device's activity timestamp only every 14±5 days.
+const MinStaleAfter = 21 * 24 * time.Hour
+
+// DefaultStaleAfter is the default inactivity period of a stale device.
+const DefaultStaleAfter = 90 * 24 * time.Hour
+
+// Engine evaluates a set of detectors.
+type Engine struct {
+	all       []Detector
+	byKind    [16][]Detector
+	finishers []Finisher
+}
+
+// NewEngine compiles the built-in detections with opts.
+func NewEngine(opts Options) (*Engine, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now().UTC()
+	}
+	if opts.StaleAfter == 0 {
+		opts.StaleAfter = DefaultStaleAfter
+	}
+	if opts.StaleAfter < MinStaleAfter {
+		return nil, fmt.Errorf("stale-after %s is under 21 days: Entra updates a device's activity time only every 14±5 days, so shorter periods flag active devices", opts.StaleAfter)
+	}
+	dets, err := Builtins(rule.NewCompiler(), opts)
+	if err != nil {
+		return nil, err
+	}
+	off := map[string]bool{}
+	for _, id := range opts.Disable {
+		off[id] = true
+	}
+	known := map[string]bool{}
+	for _, d := range dets {
+		known[d.Info().ID] = true
+	}
+	for id := range off {
+		if !known[id] {
+			return nil, fmt.Errorf("unknown detection %q (see entrawatch rules list)", id)
+		}
+	}
+	e := &Engine{}
+	for _, d := range dets {
+		if off[d.Info().ID] {
+			continue
+		}
+		e.Add(d)
+	}
+	return e, nil
+}
+
+// Add adds a detector to the engine.
+func (e *Engine) Add(d Detector) {
+	e.all = append(e.all, d)
+	for _, k := range d.Info().Kinds {
+		e.byKind[k] = append(e.byKind[k], d)
+	}
+	if f, ok := d.(Finisher); ok {
+		e.finishers = append(e.finishers, f)
+	}
+}
+
+// Detectors returns the engine's detectors in catalogue order.
+func (e *Engine) Detectors() []Detector { return e.all }
+
+// Detect runs every detector for the record's kind. It is safe for
+// concurrent use.
+func (e *Engine) Detect(r *record.Record, emit func(*alert.Alert)) {
+	for _, d := range e.byKind[r.Kind] {
+		d.Detect(r, emit)
+	}
+}
+
+// Finish lets stateful detectors raise the alerts that need every record.
+func (e *Engine) Finish(emit func(*alert.Alert)) {
+	for _, f := range e.finishers {
+		f.Finish(emit)
+	}
+}
+
+// Catalogue returns the Info of every built-in detection, sorted by id.
+func Catalogue() []*Info {
+	dets, err := Builtins(rule.NewCompiler(), Options{Now: time.Now(), StaleAfter: DefaultStaleAfter})
+	if err != nil {
+		panic(err) // the built-ins are compiled by tests; a failure is a bug
+	}
+	out := make([]*Info, len(dets))
+	for i, d := range dets {
+		out[i] = d.Info()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// base is the common part of the built-in detectors.
+type base struct{ info Info }
+
+func (b *base) Info() *Info { return &b.info }
+
+func (b *base) newAlert(r *record.Record, summary string) *alert.Alert {
+	a := &alert.Alert{Rule: b.info.ID, Title: b.info.Title, Severity: b.info.Severity, Summary: summary, Source: r.Source}
+	if t, ok := r.Time(); ok {
+		a.Time = t
+	}
+	a.Record = append([]byte(nil), r.Raw...)
+	return a
+}
+
+// matchDetector is a stateless detection: a compiled condition plus the
+// function that describes a matching record.
+type matchDetector struct {
+	base
+	match    rule.Matcher
+	describe func(r *record.Record, a *alert.Alert)
+}
+
+func (m *matchDetector) Detect(r *record.Record, emit func(*alert.Alert)) {
+	if !m.match(r) {
+		return
+	}
+	a := m.newAlert(r, "")
+	m.describe(r, a)
+	emit(a)
+}
+
+// kinds is shorthand for a kind list.
+func kinds(k ...record.Kind) []record.Kind { return k }
+
+// orUnknown returns s, or "unknown" when s is empty.
+func orUnknown(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "unknown"
+	}
+	return s
+}
+
+var _ Detector = (*matchDetector)(nil)
+

@@ -1,0 +1,333 @@
+package record
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// segment is one step of a compiled path: an object key (matched
+// case-insensitively) or an array index (negative counts from the end).
+type segment struct {
+	key   string
+	index int
+	isIdx bool
+}
+
+type path []segment
+
+// Field is a field name compiled once into the paths that find it in each
+// record shape. Compile fields at load time, never per event.
+type Field struct {
+	// Name is the name the field was compiled from.
+	Name string
+	// root paths per shape; for ShapeDiagnostic, props paths are tried on the
+	// properties object first and envelope paths on the record root after.
+	paths    [numShapes][]path
+	envelope []path
+}
+
+// Alias is one row of the field crosswalk: a canonical (Log Analytics) name
+// and its spellings elsewhere.
+type Alias struct {
+	// Name is the canonical Log Analytics column name.
+	Name string
+	// LogAnalytics lists the Log Analytics spellings (default: Name).
+	LogAnalytics []string
+	// Graph lists the Graph spellings, used for Graph objects, portal JSON
+	// and the properties object of diagnostic-settings records (default: Name).
+	Graph []string
+	// Envelope lists the spellings in a diagnostic-settings envelope.
+	Envelope []string
+	// Note explains the mapping for docs/formats.md.
+	Note string
+}
+
+// Crosswalk is the table of canonical fields whose spelling differs between
+// formats. Any field not listed resolves by its own name in every shape, in
+// any letter case. docs/formats.md is generated from this table.
+var Crosswalk = []Alias{
+	{Name: "TimeGenerated", Graph: []string{"createdDateTime", "activityDateTime"}, Envelope: []string{"time"}, Note: "record time; Graph has only the event time"},
+	{Name: "CreatedDateTime", Graph: []string{"createdDateTime"}, Envelope: []string{"time"}},
+	{Name: "ActivityDateTime", Graph: []string{"activityDateTime"}, Envelope: []string{"time"}},
+	{Name: "ResultType", Graph: []string{"status.errorCode"}, Envelope: []string{"resultType"}, Note: "sign-in error code; a string in Log Analytics and diagnostic settings, an integer in Graph"},
+	{Name: "ResultDescription", Graph: []string{"status.failureReason"}, Envelope: []string{"resultDescription"}},
+	{Name: "OperationName", Graph: []string{"activityDisplayName"}, Envelope: []string{"operationName"}, Note: "the audit activity (\"Read BitLocker key\"); \"Sign-in activity\" for sign-ins"},
+	{Name: "ActivityDisplayName", LogAnalytics: []string{"ActivityDisplayName", "OperationName"}, Graph: []string{"activityDisplayName"}, Envelope: []string{"operationName"}},
+	{Name: "Category", Graph: []string{"category"}, Envelope: []string{"category"}, Note: "audit category (RoleManagement…); for sign-ins the diagnostic category"},
+	{Name: "AADOperationType", Graph: []string{"operationType"}},
+	{Name: "ResourceIdentity", Graph: []string{"resourceId"}, Note: "the resource app id; not the Log Analytics ResourceId column"},
+	{Name: "ResourceId", Graph: []string{}, Envelope: []string{"resourceId"}, Note: "the tenant path /tenants/…/providers/Microsoft.aadiam"},
+	{Name: "IPAddress", Graph: []string{"ipAddress"}, Envelope: []string{"callerIpAddress"}},
+	{Name: "Location", Graph: []string{"location.countryOrRegion"}, Envelope: []string{"location"}},
+	{Name: "LocationDetails", Graph: []string{"location"}},
+	{Name: "ConditionalAccessPolicies", Graph: []string{"appliedConditionalAccessPolicies"}},
+	{Name: "Identity", Graph: []string{"userDisplayName"}, Envelope: []string{"identity"}},
+	{Name: "TenantId", LogAnalytics: []string{"AADTenantId"}, Graph: []string{"tenantId"}, Envelope: []string{"tenantId"}, Note: "the Entra tenant (Log Analytics TenantId is the workspace)"},
+}
+
+var crosswalkIndex = func() map[string]*Alias {
+	m := make(map[string]*Alias, len(Crosswalk))
+	for i := range Crosswalk {
+		m[strings.ToLower(Crosswalk[i].Name)] = &Crosswalk[i]
+	}
+	return m
+}()
+
+// CompileField compiles a field name such as "DeviceDetail.isCompliant",
+// "properties.activityDisplayName", "TargetResources[0].displayName" or
+// "status.errorCode" into the paths that resolve it in every shape.
+func CompileField(name string) *Field {
+	f := &Field{Name: name}
+	n := strings.TrimSpace(name)
+	explicitProps := false
+	if len(n) > 11 && strings.EqualFold(n[:11], "properties.") {
+		n = n[11:]
+		explicitProps = true
+	}
+	segs := parsePath(n)
+	// Find the longest dotted prefix with a crosswalk entry.
+	var alias *Alias
+	split := 0
+	for i := len(segs); i > 0; i-- {
+		if segs[i-1].isIdx {
+			continue
+		}
+		if a, ok := crosswalkIndex[strings.ToLower(joinKeys(segs[:i]))]; ok {
+			alias, split = a, i
+			break
+		}
+	}
+	rest := segs[split:]
+	with := func(spellings []string) []path {
+		out := make([]path, 0, len(spellings))
+		for _, s := range spellings {
+			p := append(parsePath(s), rest...)
+			out = append(out, p)
+		}
+		return out
+	}
+	if alias == nil {
+		p := []path{segs}
+		f.paths[ShapeLogAnalytics] = p
+		f.paths[ShapeGraph] = p
+		f.paths[ShapeDiagnostic] = p
+		if !explicitProps {
+			f.envelope = p
+		}
+		return f
+	}
+	la := alias.LogAnalytics
+	if la == nil {
+		la = []string{alias.Name}
+	}
+	gr := alias.Graph
+	if gr == nil {
+		gr = []string{alias.Name}
+	}
+	f.paths[ShapeLogAnalytics] = with(la)
+	f.paths[ShapeGraph] = with(gr)
+	f.paths[ShapeDiagnostic] = with(gr)
+	if !explicitProps {
+		f.envelope = with(alias.Envelope)
+	}
+	return f
+}
+
+func joinKeys(segs []segment) string {
+	var b strings.Builder
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.key)
+	}
+	return b.String()
+}
+
+// parsePath splits "a.b[0].c" into segments. A key may also be written
+// ["key with.dots"].
+func parsePath(s string) path {
+	var p path
+	for len(s) > 0 {
+		switch {
+		case s[0] == '.':
+			s = s[1:]
+		case s[0] == '[':
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				p = append(p, segment{key: s})
+				return p
+			}
+			inner := s[1:end]
+			s = s[end+1:]
+			if len(inner) >= 2 && (inner[0] == '"' || inner[0] == '\'') {
+				p = append(p, segment{key: inner[1 : len(inner)-1]})
+				continue
+			}
+			if n, err := strconv.Atoi(inner); err == nil {
+				p = append(p, segment{index: n, isIdx: true})
+			} else {
+				p = append(p, segment{key: inner})
+			}
+		default:
+			end := strings.IndexAny(s, ".[")
+			if end < 0 {
+				end = len(s)
+			}
+			p = append(p, segment{key: s[:end]})
+			s = s[end:]
+		}
+	}
+	return p
+}
+
+// Get resolves f on the record and returns its value, or nil when the
+// record does not carry it. A JSON object or array held in a string column
+// is descended into transparently.
+func (r *Record) Get(f *Field) *fastjson.Value {
+	if r.Root == nil {
+		return nil
+	}
+	for i := range r.cache {
+		if r.cache[i].f == f {
+			return r.cache[i].v
+		}
+	}
+	v := r.resolve(f)
+	r.cache = append(r.cache, cached{f, v})
+	return v
+}
+
+func (r *Record) resolve(f *Field) *fastjson.Value {
+	if r.Shape == ShapeDiagnostic {
+		if r.Props != nil {
+			for _, p := range f.paths[ShapeDiagnostic] {
+				if v := r.walk(r.Props, p); v != nil {
+					return v
+				}
+			}
+		}
+		for _, p := range f.envelope {
+			if v := r.walk(r.Root, p); v != nil {
+				return v
+			}
+		}
+		return nil
+	}
+	for _, p := range f.paths[r.Shape] {
+		if v := r.walk(r.Root, p); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// Lookup resolves a field by name. It compiles the name on every call: use
+// CompileField and Get on hot paths.
+func (r *Record) Lookup(name string) *fastjson.Value {
+	return r.Get(CompileField(name))
+}
+
+func (r *Record) walk(v *fastjson.Value, p path) *fastjson.Value {
+	for i, s := range p {
+		if i > 0 || v.Type() == fastjson.TypeString {
+			v = r.descend(v)
+		}
+		switch v.Type() {
+		case fastjson.TypeObject:
+			if s.isIdx {
+				return nil
+			}
+			o, _ := v.Object()
+			v = GetFold(o, s.key)
+		case fastjson.TypeArray:
+			if !s.isIdx {
+				return nil
+			}
+			a, _ := v.Array()
+			idx := s.index
+			if idx < 0 {
+				idx += len(a)
+			}
+			if idx < 0 || idx >= len(a) {
+				return nil
+			}
+			v = a[idx]
+		default:
+			return nil
+		}
+		if v == nil {
+			return nil
+		}
+	}
+	return v
+}
+
+// GetFold returns the value of key in o, matching the key exactly first and
+// then ignoring letter case and surrounding spaces.
+func GetFold(o *fastjson.Object, key string) *fastjson.Value {
+	if o == nil {
+		return nil
+	}
+	if v := o.Get(key); v != nil {
+		return v
+	}
+	var found *fastjson.Value
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if found == nil && keyEqualFold(k, key) {
+			found = v
+		}
+	})
+	return found
+}
+
+// keyEqualFold compares an object key with a wanted name, ignoring ASCII
+// case and spaces at either end of the key.
+func keyEqualFold(k []byte, want string) bool {
+	if len(k) != len(want) {
+		k = trimSpaceBytes(k)
+		if len(k) != len(want) {
+			return false
+		}
+	}
+	for i := 0; i < len(k); i++ {
+		a, b := k[i], want[i]
+		if a == b {
+			continue
+		}
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}
+
+// Rel is a path compiled for resolution relative to a value (an array
+// element, say) rather than a record: no crosswalk, keys matched in any case.
+type Rel struct {
+	Name string
+	p    path
+}
+
+// CompileRel compiles a relative path such as "modifiedProperties" or
+// "user.userPrincipalName".
+func CompileRel(name string) *Rel { return &Rel{Name: name, p: parsePath(name)} }
+
+// GetFrom resolves the relative path from v.
+func (r *Record) GetFrom(v *fastjson.Value, rel *Rel) *fastjson.Value {
+	if v == nil {
+		return nil
+	}
+	if len(rel.p) == 0 {
+		return v
+	}
+	return r.walk(r.descend(v), rel.p)
+}
