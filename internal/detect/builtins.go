@@ -24,11 +24,11 @@ const (
 // watchedRoles maps the names and template ids of the watched roles to the
 // role's current display name.
 var watchedRoles = map[string]string{
-	RoleGlobalAdministrator:      "Global Administrator",
-	"global administrator":       "Global Administrator",
-	"company administrator":      "Global Administrator",
-	"tenantadmins":               "Global Administrator",
-	RoleJoinedDeviceLocalAdmin:   "Microsoft Entra Joined Device Local Administrator",
+	RoleGlobalAdministrator:                             "Global Administrator",
+	"global administrator":                              "Global Administrator",
+	"company administrator":                             "Global Administrator",
+	"tenantadmins":                                      "Global Administrator",
+	RoleJoinedDeviceLocalAdmin:                          "Microsoft Entra Joined Device Local Administrator",
 	"microsoft entra joined device local administrator": "Microsoft Entra Joined Device Local Administrator",
 	"azure ad joined device local administrator":        "Microsoft Entra Joined Device Local Administrator",
 	"device administrators":                             "Microsoft Entra Joined Device Local Administrator",

@@ -194,4 +194,3 @@ func orUnknown(s string) string {
 }
 
 var _ Detector = (*matchDetector)(nil)
-

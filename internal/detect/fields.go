@@ -19,7 +19,7 @@ type fields struct {
 	caState, caActions, caBuiltIn, caStrength, caName        *record.Field
 
 	relUser, relApp, relUPN, relIP, relDisplay, relSPN, relID *record.Rel
-	relType, relModified, relNew, relOld, relKey, relValue     *record.Rel
+	relType, relModified, relNew, relOld, relKey, relValue    *record.Rel
 }
 
 func newFields(c *rule.Compiler) *fields {

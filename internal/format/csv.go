@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -532,3 +533,19 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 }
 
 var _ Reader = CSV{}
+
+// PortalSignInMarkdown renders the portal sign-in CSV header mapping for
+// docs/formats.md.
+func PortalSignInMarkdown() string {
+	keys := make([]string, 0, len(portalSignIn))
+	for k := range portalSignIn {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("| portal CSV header (any case, spaces collapsed) | Log Analytics field |\n| --- | --- |\n")
+	for _, k := range keys {
+		b.WriteString("| `" + k + "` | `" + portalSignIn[k] + "` |\n")
+	}
+	return b.String()
+}

@@ -331,3 +331,27 @@ func (r *Record) GetFrom(v *fastjson.Value, rel *Rel) *fastjson.Value {
 	}
 	return r.walk(r.descend(v), rel.p)
 }
+
+// CrosswalkMarkdown renders the crosswalk as a Markdown table for
+// docs/formats.md.
+func CrosswalkMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| canonical (Log Analytics) | Log Analytics | Graph / portal JSON / diagnostic `properties` | diagnostic envelope | note |\n| --- | --- | --- | --- | --- |\n")
+	list := func(s []string, def string) string {
+		if s == nil {
+			return "`" + def + "`"
+		}
+		if len(s) == 0 {
+			return "—"
+		}
+		return "`" + strings.Join(s, "`, `") + "`"
+	}
+	for _, a := range Crosswalk {
+		env := "—"
+		if len(a.Envelope) > 0 {
+			env = list(a.Envelope, "")
+		}
+		b.WriteString("| `" + a.Name + "` | " + list(a.LogAnalytics, a.Name) + " | " + list(a.Graph, a.Name) + " | " + env + " | " + a.Note + " |\n")
+	}
+	return b.String()
+}
