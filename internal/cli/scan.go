@@ -116,7 +116,7 @@ on a malformed record).`,
 						fmt.Fprint(s.Err, "\r\033[K")
 						cleared = true
 					}
-					fmt.Fprintf(s.Err, "warning: %s\n", msg)
+					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(msg))
 				},
 			}
 			if progress {

@@ -7,6 +7,7 @@
 package jsonstream
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,11 @@ type Splitter struct {
 
 	line      int64 // current line (1-based)
 	lineStart bool  // only whitespace seen so far on the current line
+	// lineMode is set once the input has shown itself to be JSON lines
+	// (its first record was a whole line): from then on records are found
+	// by their newlines alone, at memory speed, and validated by the parser
+	// downstream.
+	lineMode bool
 	consumed  int64
 	max       int
 	out       []byte
@@ -170,6 +176,9 @@ func (s *Splitter) Next() (it Item, ok bool) {
 		if s.fatal != nil {
 			return Item{}, false
 		}
+		if s.lineMode {
+			return s.nextLine()
+		}
 		if s.mode != modeTop {
 			it, ok := s.nextElement()
 			if !ok {
@@ -194,6 +203,9 @@ func (s *Splitter) Next() (it Item, ok bool) {
 		case '{':
 			it, handled := s.topObject(startLine)
 			if handled {
+				if it.OwnLine && it.Err == nil {
+					s.lineMode = true
+				}
 				return it, true
 			}
 			continue
@@ -201,6 +213,70 @@ func (s *Splitter) Next() (it Item, ok bool) {
 			s.skipLine()
 			return Item{Line: startLine, Err: &syntaxError{line: startLine, msg: "not JSON: unexpected " + describe(c)}}, true
 		}
+	}
+}
+
+// nextLine returns the next non-blank line in line mode.
+func (s *Splitter) nextLine() (Item, bool) {
+	for {
+		if s.pos >= s.end && !s.fill() {
+			if s.rerr != nil {
+				s.fatal = s.rerr
+				return Item{Line: s.line, Err: &ReadError{Line: s.line, Err: s.rerr}}, true
+			}
+			return Item{}, false
+		}
+		line := s.line
+		var data []byte
+		tooBig := false
+		if i := bytes.IndexByte(s.buf[s.pos:s.end], '\n'); i >= 0 {
+			data = s.buf[s.pos : s.pos+i]
+			s.pos += i + 1
+		} else {
+			// The line crosses the buffer: gather it, bounded.
+			s.out = s.out[:0]
+			for {
+				chunk := s.buf[s.pos:s.end]
+				i := bytes.IndexByte(chunk, '\n')
+				if i >= 0 {
+					chunk = chunk[:i]
+				}
+				if !tooBig {
+					if len(s.out)+len(chunk) > s.max {
+						tooBig = true
+						s.out = s.out[:0]
+					} else {
+						s.out = append(s.out, chunk...)
+					}
+				}
+				s.consumed += int64(len(chunk))
+				if i >= 0 {
+					s.pos += i + 1
+					break
+				}
+				s.pos = s.end
+				if !s.fill() {
+					break
+				}
+			}
+			data = s.out
+		}
+		s.consumed += int64(len(data)) + 1
+		s.line++
+		s.lineStart = true
+		data = bytes.TrimSpace(data)
+		if tooBig {
+			s.index++
+			return Item{Line: line, Index: s.index, OwnLine: true, Err: fmt.Errorf("line %d: %w: over %d bytes, skipped", line, ErrTooLarge, s.max)}, true
+		}
+		if len(data) == 0 {
+			continue
+		}
+		s.index++
+		if len(data) > s.max {
+			return Item{Line: line, Index: s.index, OwnLine: true, Err: fmt.Errorf("line %d: %w: over %d bytes, skipped", line, ErrTooLarge, s.max)}, true
+		}
+		return Item{Data: data, Line: line, Index: s.index, OwnLine: true}, true
 	}
 }
 
@@ -262,7 +338,7 @@ func (s *Splitter) nextElement() (it Item, ok bool) {
 // skipEnvelopeTail skips the members of a list envelope that follow its
 // record array, up to and including the envelope's closing brace.
 func (s *Splitter) skipEnvelopeTail() error {
-	discard := func(byte) {}
+	discard := &sink{s: s, discard: true}
 	for {
 		c, ok := s.skipWS()
 		if !ok {
@@ -299,20 +375,9 @@ func (s *Splitter) skipEnvelopeTail() error {
 func (s *Splitter) topObject(startLine int64) (it Item, handled bool) {
 	ownLine := s.lineStart
 	s.out = s.out[:0]
-	tooBig := false
-	put := func(c byte) {
-		if tooBig {
-			return
-		}
-		if len(s.out) >= s.max {
-			tooBig = true
-			s.out = s.out[:0]
-			return
-		}
-		s.out = append(s.out, c)
-	}
+	put := &sink{s: s}
 	c, _ := s.peek()
-	put(c)
+	put.add(c)
 	s.advance(c) // '{'
 	first := true
 	for {
@@ -321,7 +386,7 @@ func (s *Splitter) topObject(startLine int64) (it Item, handled bool) {
 			return s.fail(startLine, "unexpected end of input inside an object"), true
 		}
 		if c == '}' {
-			put(c)
+			put.add(c)
 			s.advance(c)
 			break
 		}
@@ -329,7 +394,7 @@ func (s *Splitter) topObject(startLine int64) (it Item, handled bool) {
 			if c != ',' {
 				return s.fail(startLine, fmt.Sprintf("expected ',' or '}' after an object member, found %s on line %d", describe(c), s.line)), true
 			}
-			put(c)
+			put.add(c)
 			s.advance(c)
 			if c, more = s.skipWS(); !more {
 				return s.fail(startLine, "unexpected end of input inside an object"), true
@@ -344,13 +409,13 @@ func (s *Splitter) topObject(startLine int64) (it Item, handled bool) {
 			return s.fail(startLine, err.Error()), true
 		}
 		key := ""
-		if !tooBig && len(s.out) > keyStart+1 {
+		if !put.tooBig && len(s.out) > keyStart+1 {
 			key = string(s.out[keyStart+1 : len(s.out)-1])
 		}
 		if c, more = s.skipWS(); !more || c != ':' {
 			return s.fail(startLine, fmt.Sprintf("expected ':' after member name %q on line %d", key, s.line)), true
 		}
-		put(c)
+		put.add(c)
 		s.advance(c)
 		if c, more = s.skipWS(); !more {
 			return s.fail(startLine, "unexpected end of input inside an object"), true
@@ -365,7 +430,7 @@ func (s *Splitter) topObject(startLine int64) (it Item, handled bool) {
 		}
 	}
 	s.index++
-	if tooBig {
+	if put.tooBig {
 		return Item{Line: startLine, Index: s.index, Err: fmt.Errorf("line %d: %w: over %d bytes, skipped", startLine, ErrTooLarge, s.max)}, true
 	}
 	return Item{Data: s.out, Line: startLine, Index: s.index, OwnLine: ownLine && s.line == startLine && s.endsLine()}, true
@@ -400,18 +465,7 @@ func (s *Splitter) fail(startLine int64, msg string) Item {
 
 func (s *Splitter) readValue() error {
 	s.out = s.out[:0]
-	tooBig := false
-	put := func(c byte) {
-		if tooBig {
-			return
-		}
-		if len(s.out) >= s.max {
-			tooBig = true
-			s.out = s.out[:0]
-			return
-		}
-		s.out = append(s.out, c)
-	}
+	put := &sink{s: s}
 	start := s.line
 	if err := s.copyValue(put); err != nil {
 		if s.mode == modeTop && !s.lineStart {
@@ -419,19 +473,71 @@ func (s *Splitter) readValue() error {
 		}
 		return &syntaxError{line: start, msg: err.Error()}
 	}
-	if tooBig {
+	if put.tooBig {
 		return fmt.Errorf("line %d: %w: over %d bytes, skipped", start, ErrTooLarge, s.max)
 	}
 	return nil
 }
 
+// sink collects the bytes of the record being copied, up to the size
+// limit; past it, the record is only scanned.
+type sink struct {
+	s       *Splitter
+	tooBig  bool
+	discard bool
+}
+
+func (k *sink) add(c byte) {
+	if k.tooBig || k.discard {
+		return
+	}
+	if len(k.s.out) >= k.s.max {
+		k.tooBig = true
+		k.s.out = k.s.out[:0]
+		return
+	}
+	k.s.out = append(k.s.out, c)
+}
+
+func (k *sink) addAll(b []byte) {
+	if k.tooBig || k.discard {
+		return
+	}
+	if len(k.s.out)+len(b) > k.s.max {
+		k.tooBig = true
+		k.s.out = k.s.out[:0]
+		return
+	}
+	k.s.out = append(k.s.out, b...)
+}
+
 // copyString copies a JSON string starting at '"'.
-func (s *Splitter) copyString(put func(byte)) error {
+func (s *Splitter) copyString(put *sink) error {
 	c, _ := s.peek()
-	put(c)
+	put.add(c)
 	s.advance(c)
 	esc := false
 	for {
+		if !esc && s.pos < s.end {
+			// Fast path: copy the run of plain bytes up to the next quote,
+			// backslash or line break in one go.
+			chunk := s.buf[s.pos:s.end]
+			n := 0
+			for n < len(chunk) {
+				c := chunk[n]
+				if c == '"' || c == '\\' || c == '\n' {
+					break
+				}
+				n++
+			}
+			if n > 0 {
+				put.addAll(chunk[:n])
+				s.pos += n
+				s.consumed += int64(n)
+				s.lineStart = false
+				continue
+			}
+		}
 		c, ok := s.peek()
 		if !ok {
 			return fmt.Errorf("unexpected end of input inside a string on line %d", s.line)
@@ -439,7 +545,7 @@ func (s *Splitter) copyString(put func(byte)) error {
 		if c == '\n' {
 			return fmt.Errorf("line break inside a string on line %d", s.line)
 		}
-		put(c)
+		put.add(c)
 		s.advance(c)
 		if esc {
 			esc = false
@@ -455,7 +561,7 @@ func (s *Splitter) copyString(put func(byte)) error {
 }
 
 // copyValue copies one JSON value, checking its structure.
-func (s *Splitter) copyValue(put func(byte)) error {
+func (s *Splitter) copyValue(put *sink) error {
 	c, ok := s.skipWS()
 	if !ok {
 		return errors.New("unexpected end of input, expected a value")
@@ -481,7 +587,7 @@ func (s *Splitter) copyValue(put func(byte)) error {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c == '-' || c == '+' || c == '.' || c == 'E') {
 			return fmt.Errorf("unexpected %s on line %d", describe(c), s.line)
 		}
-		put(c)
+		put.add(c)
 		s.advance(c)
 		n++
 		if n > 4096 {
@@ -496,7 +602,7 @@ func (s *Splitter) copyValue(put func(byte)) error {
 // streamed array a grammar slip (a trailing comma, say) is reported after
 // the rest of the element has been consumed by bracket depth alone, so that
 // the next element is found again.
-func (s *Splitter) copyContainer(put func(byte)) error {
+func (s *Splitter) copyContainer(put *sink) error {
 	var stackArr [64]byte
 	stack := stackArr[:0]
 	err := s.copyContainerStack(put, &stack)
@@ -535,7 +641,7 @@ func (s *Splitter) skipDepth(stack []byte) {
 	}
 }
 
-func (s *Splitter) copyContainerStack(put func(byte), stackp *[]byte) error {
+func (s *Splitter) copyContainerStack(put *sink, stackp *[]byte) error {
 	stack := *stackp
 	defer func() { *stackp = stack }()
 	const (
@@ -558,7 +664,7 @@ func (s *Splitter) copyContainerStack(put func(byte), stackp *[]byte) error {
 		case wantCommaOrClose:
 			switch {
 			case c == ',' && top != 0:
-				put(c)
+				put.add(c)
 				s.advance(c)
 				if top == '{' {
 					state = wantKey
@@ -567,7 +673,7 @@ func (s *Splitter) copyContainerStack(put func(byte), stackp *[]byte) error {
 				}
 				continue
 			case c == '}' && top == '{' || c == ']' && top == '[':
-				put(c)
+				put.add(c)
 				s.advance(c)
 				stack = stack[:len(stack)-1]
 				if len(stack) == 0 {
@@ -586,7 +692,7 @@ func (s *Splitter) copyContainerStack(put func(byte), stackp *[]byte) error {
 			}
 		}
 		if state == wantValueOrClose && (c == '}' && top == '{' || c == ']' && top == '[') {
-			put(c)
+			put.add(c)
 			s.advance(c)
 			stack = stack[:len(stack)-1]
 			if len(stack) == 0 {
@@ -609,7 +715,7 @@ func (s *Splitter) copyContainerStack(put func(byte), stackp *[]byte) error {
 			if !ok || c != ':' {
 				return fmt.Errorf("expected ':' after a member name on line %d", s.line)
 			}
-			put(c)
+			put.add(c)
 			s.advance(c)
 			state = wantValue
 			continue
@@ -621,7 +727,7 @@ func (s *Splitter) copyContainerStack(put func(byte), stackp *[]byte) error {
 				return fmt.Errorf("nesting deeper than 10000 levels on line %d", s.line)
 			}
 			stack = append(stack, c)
-			put(c)
+			put.add(c)
 			s.advance(c)
 			state = wantValueOrClose
 			continue

@@ -46,6 +46,7 @@ func TestSplit(t *testing.T) {
 		{"trailing comma in element", "{\"value\":[\n{\"a\":[1,\n2,\n]},\n{\"b\":1}\n]}", []string{`5:2:false:{"b":1}`}, []string{"line 2: trailing comma before ']' on line 4"}},
 		{"garbage", "\x00\x01binary\n{\"a\":1}\n", []string{`2:1:true:{"a":1}`}, []string{"line 1: not JSON: unexpected byte 0x00"}},
 		{"empty", "  \n", nil, nil},
+		{"line mode hands lines on", "{\"a\":1}\n{\"b\":\n\r\n  {\"c\":3}  \r\n", []string{`1:1:true:{"a":1}`, `2:2:true:{"b":`, `4:3:true:{"c":3}`}, nil},
 		{"truncated", "{\"a\":[1,", nil, []string{"line 1: unexpected end of input inside a value"}},
 	}
 	for _, tt := range tests {

@@ -209,10 +209,9 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var p fastjson.Parser
-			var rec record.Record
+			w := &worker{eng: cfg.Engine}
 			for b := range work {
-				process(&p, &rec, cfg.Engine, b)
+				w.process(b)
 				done <- b
 			}
 		}()
@@ -384,8 +383,16 @@ func readInput(ctx context.Context, in input.Input, forced format.Reader, cfg Co
 	return nil
 }
 
+// worker holds one goroutine's reusable parsing state.
+type worker struct {
+	p       fastjson.Parser
+	rec     record.Record
+	scratch []byte
+	eng     *detect.Engine
+}
+
 // process parses and evaluates the records of a batch.
-func process(p *fastjson.Parser, rec *record.Record, eng *detect.Engine, b *batch) {
+func (w *worker) process(b *batch) {
 	emit := func(a *alert.Alert) { b.alerts = append(b.alerts, a) }
 	for i := range b.items {
 		x := &b.items[i]
@@ -394,31 +401,75 @@ func process(p *fastjson.Parser, rec *record.Record, eng *detect.Engine, b *batc
 			b.warns = append(b.warns, fmt.Sprintf("%s:%d: %s", b.file, x.line, stripLine(x.err, false)))
 			continue
 		}
-		v, err := p.ParseBytes(b.buf[x.off : x.off+x.n])
+		v, err := w.p.ParseBytes(b.buf[x.off : x.off+x.n])
 		if err != nil {
 			b.bad++
 			b.warns = append(b.warns, fmt.Sprintf("%s:%d: invalid JSON record: %s", b.file, x.line, parseReason(err)))
 			continue
 		}
-		rec.Reset()
-		rec.Root = v
-		rec.Raw = b.buf[x.rawOff : x.rawOff+x.rawN]
-		rec.Classify()
-		f := x.format
-		if f == "" {
-			f = shapeFormat[rec.Shape]
-		}
 		line := x.index
 		if x.ownLine {
 			line = x.line
 		}
-		rec.Source = record.Source{File: b.file, Line: line, Format: f}
-		b.records++
-		b.perFormat[f]++
-		b.perKind[rec.Kind]++
-		eng.Detect(rec, emit)
-		rec.Release()
+		// A line may hold a whole list envelope or array (an Event Hubs
+		// message, a Graph page saved per line): its elements are the records.
+		if elems, ok := envelopeElements(v); ok {
+			for _, el := range elems {
+				w.scratch = el.MarshalTo(w.scratch[:0])
+				w.eval(b, el, w.scratch, x.format, line, emit)
+			}
+			continue
+		}
+		w.eval(b, v, b.buf[x.rawOff:x.rawOff+x.rawN], x.format, line, emit)
 	}
+}
+
+func (w *worker) eval(b *batch, v *fastjson.Value, raw []byte, format string, line int64, emit func(*alert.Alert)) {
+	rec := &w.rec
+	rec.Reset()
+	rec.Root = v
+	rec.Raw = raw
+	rec.Classify()
+	if format == "" {
+		format = shapeFormat[rec.Shape]
+	}
+	rec.Source = record.Source{File: b.file, Line: line, Format: format}
+	b.records++
+	b.perFormat[format]++
+	b.perKind[rec.Kind]++
+	w.eng.Detect(rec, emit)
+	rec.Release()
+}
+
+// envelopeElements returns the records of a list envelope ({"value":[…]}
+// or {"records":[…]}, beside only "@odata…" keys) or of a bare array.
+func envelopeElements(v *fastjson.Value) ([]*fastjson.Value, bool) {
+	switch v.Type() {
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		return a, true
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		if o.Len() > 4 {
+			return nil, false
+		}
+		var elems []*fastjson.Value
+		found, other := false, false
+		o.Visit(func(k []byte, val *fastjson.Value) {
+			switch {
+			case (strings.EqualFold(string(k), "value") || strings.EqualFold(string(k), "records")) && val.Type() == fastjson.TypeArray:
+				elems, _ = val.Array()
+				found = true
+			case len(k) > 0 && k[0] == '@':
+			default:
+				other = true
+			}
+		})
+		if found && !other {
+			return elems, true
+		}
+	}
+	return nil, false
 }
 
 var shapeFormat = [...]string{record.ShapeGraph: "graph", record.ShapeDiagnostic: "diagnostic-settings", record.ShapeLogAnalytics: "log-analytics"}
