@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/allowlist"
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/format"
 	"github.com/entrawatch/entrawatch/internal/scan"
@@ -22,6 +24,9 @@ func parseDays(s string) (time.Duration, error) {
 		t = d
 	}
 	if n, err := strconv.Atoi(t); err == nil {
+		if n < 0 || int64(n) > math.MaxInt64/int64(24*time.Hour) {
+			return 0, fmt.Errorf("%q is out of range", s)
+		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)
@@ -45,7 +50,8 @@ func newScanCmd(s Streams) *cobra.Command {
 		output, inputFormat, now, staleAfter, failOn string
 		summary, strict                              bool
 		maxRecord, workers, year                     int
-		disable                                      []string
+		disable, allow                               []string
+		allowList                                    string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan [flags] PATH...",
@@ -73,7 +79,21 @@ on a malformed record).`,
 					output = "table"
 				}
 			}
-			opts := detect.Options{Disable: disable}
+			opts := detect.Options{Disable: disable, Allow: &allowlist.List{}}
+			if allowList != "" {
+				l, err := allowlist.Load(allowList)
+				if err != nil {
+					return usageError("--allow-list: %v", err)
+				}
+				opts.Allow = l
+			}
+			for _, a := range allow {
+				e, err := allowlist.ParseEntry(a)
+				if err != nil {
+					return usageError("--allow %q: %v", a, err)
+				}
+				opts.Allow.Add(e)
+			}
 			if now != "" {
 				t, err := time.Parse(time.RFC3339Nano, now)
 				if err != nil {
@@ -84,6 +104,11 @@ on a malformed record).`,
 			d, err := parseDays(staleAfter)
 			if err != nil {
 				return usageError("--stale-after: %v", err)
+			}
+			if d < detect.MinStaleAfter {
+				// Checked here, not only by the engine: 0 would otherwise
+				// fall back to the default.
+				return usageError("--stale-after %s is under 21 days: Entra updates a device's activity time only every 14±5 days, so a shorter period flags active devices as stale", staleAfter)
 			}
 			opts.StaleAfter = d
 			var failSev alert.Severity
@@ -167,5 +192,7 @@ on a malformed record).`,
 	f.IntVar(&workers, "workers", 0, "parsing goroutines (default: one per core)")
 	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
 	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
+	f.StringVar(&allowList, "allow-list", "", "file of local accounts approved to log in to VMs: lines of \"HOST ACCOUNT\" (\"*\" for every host)")
+	f.StringArrayVar(&allow, "allow", nil, "approve a local VM account, as [HOST:]ACCOUNT (ACCOUNT may be DOMAIN\\name); repeatable")
 	return cmd
 }

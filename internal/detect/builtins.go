@@ -196,7 +196,7 @@ func Builtins(c *rule.Compiler, opts Options) ([]Detector, error) {
 		return nil, err
 	}
 
-	out = append(out, newStaleDevice(f, opts), newRegistrationMFA(f, opts))
+	out = append(out, newStaleDevice(f, opts), newRegistrationMFA(f, opts), newLinuxSSH(c, opts), newWindowsRDP(c, opts))
 	return out, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/allowlist"
 	"github.com/entrawatch/entrawatch/internal/record"
 	"github.com/entrawatch/entrawatch/internal/rule"
 )
@@ -54,6 +55,8 @@ type Options struct {
 	StaleAfter time.Duration
 	// Disable lists detection ids to leave out.
 	Disable []string
+	// Allow lists the local accounts approved to log in to VMs.
+	Allow *allowlist.List
 }
 
 // MinStaleAfter is the shortest StaleAfter accepted: Entra updates a

@@ -16,6 +16,7 @@ const (
 	TableDevices            = "Devices"
 	TableSyslog             = "Syslog"
 	TableSecurityEvent      = "SecurityEvent"
+	TableWindowsEvent       = "WindowsEvent"
 	TableRegistrationPolicy = "DeviceRegistrationPolicy"
 	TableCAPolicy           = "ConditionalAccessPolicies"
 )
@@ -61,6 +62,7 @@ func (r *Record) Classify() {
 		hasTime, hasTimeGenerated, hasActivity, hasCreated, hasUser, hasStatus bool
 		hasMFAConfig, hasGrant, hasConditions, hasState, hasDeviceID           bool
 		hasDeviceAttr, hasTargets, hasEventTypes, hasIsInteractive             bool
+		hasWinlog, hasEventObj, hasEventID, hasComputer, hasSyslogMsg          bool
 		eventTypes, isInteractive                                              *fastjson.Value
 	)
 	var lower [48]byte
@@ -115,6 +117,16 @@ func (r *Record) Classify() {
 			hasEventTypes, eventTypes = true, v
 		case "isinteractive":
 			hasIsInteractive, isInteractive = true, v
+		case "winlog":
+			hasWinlog = true
+		case "event":
+			hasEventObj = v.Type() == fastjson.TypeObject
+		case "eventid", "event_id":
+			hasEventID = true
+		case "computer", "hostname", "channel", "sourcename":
+			hasComputer = true
+		case "syslogmessage":
+			hasSyslogMsg = true
 		}
 	})
 
@@ -128,6 +140,20 @@ func (r *Record) Classify() {
 			}
 			return
 		}
+	}
+	// Windows events in their JSON forms.
+	tableName := Text(typ)
+	if hasWinlog || hasEventObj && GetFold(o, "Event").Get("System") != nil || hasEventID && hasComputer ||
+		strings.EqualFold(tableName, TableSecurityEvent) || strings.EqualFold(tableName, TableWindowsEvent) {
+		r.Shape, r.Kind, r.Table = ShapeWindows, KindWindowsEvent, TableSecurityEvent
+		if strings.EqualFold(tableName, TableWindowsEvent) {
+			r.Table = TableWindowsEvent
+		}
+		return
+	}
+	if hasSyslogMsg || strings.EqualFold(tableName, TableSyslog) {
+		r.Shape, r.Kind, r.Table = ShapeLogAnalytics, KindSyslog, TableSyslog
+		return
 	}
 	if hasTimeGenerated {
 		r.Shape = ShapeLogAnalytics

@@ -108,6 +108,7 @@ func CompileField(name string) *Field {
 		}
 		return out
 	}
+	f.paths[ShapeWindows] = windowsPaths(n, segs)
 	if alias == nil {
 		p := []path{segs}
 		f.paths[ShapeLogAnalytics] = p
@@ -133,6 +134,39 @@ func CompileField(name string) *Field {
 		f.envelope = with(alias.Envelope)
 	}
 	return f
+}
+
+// windowsSystem lists where each Windows event's System value lives in the
+// JSON forms of Windows events.
+var windowsSystem = map[string][]string{
+	"eventid":       {"EventID", "Event.System.EventID.Value", "Event.System.EventID", "winlog.event_id", "event_id", "EventId", "event.code"},
+	"computer":      {"Computer", "Event.System.Computer", "winlog.computer_name", "computer_name", "Hostname", "host.name", "agent.hostname"},
+	"timegenerated": {"TimeGenerated", "TimeCreated", "Event.System.TimeCreated.SystemTime", "EventTime", "@timestamp", "event.created"},
+	"timecreated":   {"TimeCreated", "Event.System.TimeCreated.SystemTime", "TimeGenerated", "EventTime", "@timestamp"},
+	"eventtime":     {"EventTime", "Event.System.TimeCreated.SystemTime", "TimeCreated", "TimeGenerated", "@timestamp"},
+	"eventrecordid": {"EventRecordID", "EventRecordId", "Event.System.EventRecordID", "winlog.record_id", "record_number", "RecordNumber"},
+	"channel":       {"Channel", "Event.System.Channel", "winlog.channel", "log_name"},
+	"provider":      {"Provider", "ProviderName", "SourceName", "Event.System.Provider.Name", "winlog.provider_name", "source_name"},
+}
+
+// windowsPaths returns the paths of a field in the JSON forms of Windows
+// events: System values from windowsSystem, EventData values flat or under
+// each form's EventData object.
+func windowsPaths(name string, segs path) []path {
+	if sys, ok := windowsSystem[strings.ToLower(name)]; ok {
+		out := make([]path, len(sys))
+		for i, s := range sys {
+			out[i] = parsePath(s)
+		}
+		return out
+	}
+	out := []path{segs}
+	if len(segs) == 1 {
+		for _, prefix := range []string{"EventData.", "Event.EventData.", "winlog.event_data.", "event_data.", "Event.UserData."} {
+			out = append(out, parsePath(prefix+name))
+		}
+	}
+	return out
 }
 
 func joinKeys(segs []segment) string {

@@ -52,6 +52,12 @@ const (
 	// ShapeLogAnalytics is a Log Analytics row (PascalCase columns), also the
 	// normalised form of the Entra portal's CSV download.
 	ShapeLogAnalytics
+	// ShapeWindows is a Windows event in any of its JSON forms: Log
+	// Analytics SecurityEvent and WindowsEvent, NXLog (flat), evtx_dump and
+	// entrawatch's own EVTX/XML conversion ({"Event":{"System","EventData"}}),
+	// and Winlogbeat (winlog.event_data). Fields are looked up flat first,
+	// then under each form's EventData.
+	ShapeWindows
 	numShapes
 )
 

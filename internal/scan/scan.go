@@ -472,7 +472,7 @@ func envelopeElements(v *fastjson.Value) ([]*fastjson.Value, bool) {
 	return nil, false
 }
 
-var shapeFormat = [...]string{record.ShapeGraph: "graph", record.ShapeDiagnostic: "diagnostic-settings", record.ShapeLogAnalytics: "log-analytics"}
+var shapeFormat = [...]string{record.ShapeGraph: "graph", record.ShapeDiagnostic: "diagnostic-settings", record.ShapeLogAnalytics: "log-analytics", record.ShapeWindows: "windows-json"}
 
 func parseReason(err error) string {
 	s := err.Error()
