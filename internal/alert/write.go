@@ -3,6 +3,7 @@ package alert
 import (
 	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -89,10 +90,16 @@ func AppendJSON(b []byte, a *Alert) []byte {
 	b = append(b, `,"format":`...)
 	b = jsonenc.AppendString(b, a.Source.Format)
 	b = append(b, `},"record":`...)
-	if len(a.Record) == 0 {
+	switch {
+	case len(a.Record) == 0:
 		b = append(b, "null"...)
-	} else {
+	case json.Valid(a.Record) && utf8.Valid(a.Record):
 		b = append(b, a.Record...)
+	default:
+		// The parser accepts what strict JSON does not (raw control
+		// characters in strings, numbers such as 1-2, invalid UTF-8): give
+		// such a record as a string so that the line stays valid JSON.
+		b = jsonenc.AppendString(b, string(a.Record))
 	}
 	return append(b, '}')
 }

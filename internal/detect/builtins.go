@@ -170,10 +170,12 @@ func Builtins(c *rule.Compiler, opts Options) ([]Detector, error) {
 	err = add(Info{
 		ID: "privileged-device-role-added", Title: "User added to a privileged device role", Severity: alert.High,
 		Source: "Audit logs", Technique: "T1098.003 Account Manipulation: Additional Cloud Roles", Kinds: kinds(record.KindAudit),
-		Description: "\"Add member to role\" or \"Add eligible member to role\" (PIM included) for Global Administrator (" + RoleGlobalAdministrator + "), Microsoft Entra Joined Device Local Administrator (" + RoleJoinedDeviceLocalAdmin + ") or Cloud Device Administrator (" + RoleCloudDeviceAdministrator + "), found by template id or display name in the target's modifiedProperties or in a Role target.",
+		Description: "\"Add member to role\" or \"Add eligible member to role\" (PIM included, its \"requested\" records left out: the \"completed\" record is the assignment) for Global Administrator (" + RoleGlobalAdministrator + "), Microsoft Entra Joined Device Local Administrator (" + RoleJoinedDeviceLocalAdmin + ") or Cloud Device Administrator (" + RoleCloudDeviceAdministrator + "), found by template id or display name in the target's modifiedProperties or in a Role target.",
 		Next:        "Confirm the assignment with the person who made it and the change process. Check the new holder's recent sign-ins and activity; remove the assignment if it is not expected. Prefer eligible (PIM) assignments to permanent ones.",
 	}, rule.And{
 		rule.Match{Field: "OperationName", Op: rule.Prefix, Values: []string{"Add member to role", "Add eligible member to role"}},
+		// A PIM request is not an assignment: its completion record follows.
+		rule.Not{X: rule.Match{Field: "OperationName", Op: rule.Contains, Values: []string{"requested"}}},
 		rule.Not{X: rule.Eq("Result", "failure")},
 		rule.Some{Field: "TargetResources", Where: rule.Or{
 			rule.Some{Field: "modifiedProperties", Where: rule.And{
@@ -253,7 +255,7 @@ func (s *staleDevice) Detect(r *record.Record, emit func(*alert.Alert)) {
 	}
 	a := s.newAlert(r, "")
 	a.Time = last
-	a.Entities.DeviceID = record.Text(r.Get(s.f.deviceID))
+	a.Entities.DeviceID = record.Text(r.Get(s.f.devDeviceID))
 	a.Entities.DeviceName = record.Text(r.Get(s.f.displayName))
 	tt := record.Text(r.Get(s.f.trustType))
 	trust, ok := trustTypes[strings.ToLower(tt)]
@@ -272,7 +274,7 @@ func (s *staleDevice) Detect(r *record.Record, emit func(*alert.Alert)) {
 	}
 	a.Details = append(a.Details, alert.Detail{Name: "trust_type", Value: trust}, alert.Detail{Name: "days_inactive", Value: fmt.Sprint(int(age.Hours() / 24))})
 	a.Summary = fmt.Sprintf("device %s (%s, %s) %s %s, %d days ago; %s",
-		orUnknown(deviceLabel(a)), trust, orUnknown(record.Text(r.Get(s.f.os))), basis, last.Format("2006-01-02"), int(age.Hours()/24), strings.Join(notes, "; "))
+		orUnknown(deviceLabel(a)), trust, orUnknown(record.Text(r.Get(s.f.devOS))), basis, last.Format("2006-01-02"), int(age.Hours()/24), strings.Join(notes, "; "))
 	emit(a)
 }
 

@@ -16,6 +16,7 @@ type fields struct {
 	op, result, initiatedBy, targets, additional             *record.Field
 	accountEnabled, lastSignIn, registered, displayName      *record.Field
 	trustType, physicalIDs, mfaConfig                        *record.Field
+	devDeviceID, devOS                                       *record.Field // of a Graph device object
 	caState, caActions, caBuiltIn, caStrength, caName        *record.Field
 
 	relUser, relApp, relUPN, relIP, relDisplay, relSPN, relID *record.Rel
@@ -33,6 +34,7 @@ func newFields(c *rule.Compiler) *fields {
 		accountEnabled: c.Field("accountEnabled"), lastSignIn: c.Field("approximateLastSignInDateTime"),
 		registered: c.Field("registrationDateTime"), displayName: c.Field("displayName"),
 		trustType: c.Field("trustType"), physicalIDs: c.Field("physicalIds"), mfaConfig: c.Field("multiFactorAuthConfiguration"),
+		devDeviceID: c.Field("deviceId"), devOS: c.Field("operatingSystem"),
 		caState: c.Field("state"), caActions: c.Field("conditions.applications.includeUserActions"),
 		caBuiltIn: c.Field("grantControls.builtInControls"), caStrength: c.Field("grantControls.authenticationStrength"),
 		caName: c.Field("displayName"),
@@ -139,8 +141,12 @@ func (f *fields) bitlockerTarget(r *record.Record, a *alert.Alert) (key, device 
 }
 
 // roleTarget returns the watched role a role-assignment record grants and
-// the member it grants it to.
+// the member it grants it to. The member is the User, ServicePrincipal or
+// Group target; PIM records also carry Request, Directory and Other
+// targets, which are never the member (the Request target comes before
+// the User one).
 func (f *fields) roleTarget(r *record.Record) (role, member string) {
+	fallback := ""
 	for _, t := range r.Elements(r.Get(f.targets)) {
 		typ := record.Text(r.GetFrom(t, f.relType))
 		if strings.EqualFold(typ, "Role") {
@@ -156,11 +162,20 @@ func (f *fields) roleTarget(r *record.Record) (role, member string) {
 				role = n
 			}
 		}
-		if member == "" && !strings.EqualFold(typ, "Other") {
-			member = firstNonEmpty(record.Text(r.GetFrom(t, f.relUPN)), record.Text(r.GetFrom(t, f.relDisplay)), record.Text(r.GetFrom(t, f.relID)))
+		name := firstNonEmpty(record.Text(r.GetFrom(t, f.relUPN)), record.Text(r.GetFrom(t, f.relDisplay)), record.Text(r.GetFrom(t, f.relID)))
+		switch strings.ToLower(typ) {
+		case "user", "serviceprincipal", "group":
+			if member == "" {
+				member = name
+			}
+		case "other", "request", "directory":
+		default:
+			if fallback == "" {
+				fallback = name
+			}
 		}
 	}
-	return orUnknown(role), member
+	return orUnknown(role), firstNonEmpty(member, fallback)
 }
 
 func firstNonEmpty(s ...string) string {

@@ -147,21 +147,25 @@ func (CSV) Split(ctx context.Context, name string, r io.Reader, opts Options, em
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// No FieldPos here: a read error inside a quoted field leaves
+			// the record without field positions, and FieldPos panics.
 			if lr.err != nil {
 				return lr.err
 			}
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
+			if !errors.As(err, &pe) {
+				// The underlying reader failed (a truncated gzip stream,
+				// say): it fails again on every call, so stop here.
+				return fmt.Errorf("line %d: read error: %w", lr.line+1, err)
 			}
-			it = Item{Line: int64(line), Index: n, OwnLine: true, Err: fmt.Errorf("line %d: %v", line, err)}
+			it = Item{Line: int64(pe.StartLine), Index: n, OwnLine: true, Err: fmt.Errorf("line %d: %v", pe.StartLine, err)}
 			if e := emit(&it); e != nil {
 				return e
 			}
 			continue
 		}
+		line, _ := cr.FieldPos(0)
 		if len(row) != len(header) {
 			it = Item{Line: int64(line), Index: n, OwnLine: true, Err: fmt.Errorf("line %d: row has %d fields, the header has %d", line, len(row), len(header))}
 			if e := emit(&it); e != nil {
@@ -223,8 +227,18 @@ type obj struct {
 	vals []any // string or *obj or []*obj
 }
 
-func (o *obj) set(path string, v any) {
+// maxNest bounds how deep a dotted header name nests objects, so that a
+// header of a million dots cannot exhaust the stack; deeper, the rest of
+// the name is one key.
+const maxNest = 16
+
+func (o *obj) set(path string, v any) { o.setAt(path, v, 0) }
+
+func (o *obj) setAt(path string, v any, depth int) {
 	k, rest, nested := strings.Cut(path, ".")
+	if depth >= maxNest {
+		k, rest, nested = path, "", false
+	}
 	for i, x := range o.keys {
 		if strings.EqualFold(x, k) {
 			if !nested {
@@ -232,11 +246,11 @@ func (o *obj) set(path string, v any) {
 				return
 			}
 			if child, ok := o.vals[i].(*obj); ok {
-				child.set(rest, v)
+				child.setAt(rest, v, depth+1)
 				return
 			}
 			child := &obj{}
-			child.set(rest, v)
+			child.setAt(rest, v, depth+1)
 			o.vals[i] = child
 			return
 		}
@@ -246,7 +260,7 @@ func (o *obj) set(path string, v any) {
 		return
 	}
 	child := &obj{}
-	child.set(rest, v)
+	child.setAt(rest, v, depth+1)
 	o.keys, o.vals = append(o.keys, k), append(o.vals, child)
 }
 
@@ -499,14 +513,69 @@ func firstNonEmpty(s ...string) string {
 // ErrLineTooLong is returned for a CSV line over the record size limit.
 var ErrLineTooLong = errors.New("line too long")
 
-// lineLimiter fails a read once a single line exceeds max bytes, so that a
-// huge line cannot make the CSV reader buffer it whole.
+// lineLimiter fails a read once a single CSV record exceeds max bytes, so
+// that a huge line, or a quoted field running on over many lines, cannot
+// make the CSV reader buffer it whole. It follows the quoting rules of
+// encoding/csv (with LazyQuotes) to know where a record ends.
 type lineLimiter struct {
-	r    *bufio.Reader
-	max  int
-	cur  int
-	line int
-	err  error
+	r     *bufio.Reader
+	max   int
+	cur   int // bytes of the current record so far
+	line  int // line breaks read
+	start int // line breaks read before the current record began
+	state csvState
+	err   error
+}
+
+// csvState is where a byte stands in a CSV record, as encoding/csv parses
+// it with LazyQuotes and a comma delimiter.
+type csvState uint8
+
+const (
+	csvFieldStart csvState = iota
+	csvUnquoted
+	csvQuoted
+	csvQuote   // a '"' in a quoted field: an escaped quote, or the field's end
+	csvQuoteCR // '\r' after such a quote: the record's end if '\n' follows
+)
+
+// next returns the state after c and whether c ends a record.
+func (s csvState) next(c byte) (csvState, bool) {
+	switch s {
+	case csvQuoted:
+		if c == '"' {
+			return csvQuote, false
+		}
+		return csvQuoted, false
+	case csvQuote:
+		switch c {
+		case '"':
+			return csvQuoted, false
+		case ',':
+			return csvFieldStart, false
+		case '\n':
+			return csvFieldStart, true
+		case '\r':
+			return csvQuoteCR, false
+		}
+		return csvQuoted, false // a bare quote, kept as text
+	case csvQuoteCR:
+		if c == '\n' {
+			return csvFieldStart, true
+		}
+		return csvQuoted.next(c) // the quote and '\r' were text
+	}
+	switch c {
+	case '\n':
+		return csvFieldStart, true
+	case ',':
+		return csvFieldStart, false
+	case '"':
+		if s == csvFieldStart {
+			return csvQuoted, false
+		}
+	}
+	return csvUnquoted, false
 }
 
 func (l *lineLimiter) Read(p []byte) (int, error) {
@@ -517,15 +586,26 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 		p = p[:32<<10]
 	}
 	n, err := l.r.Read(p)
-	for _, c := range p[:n] {
+	for i, c := range p[:n] {
+		var end bool
+		l.state, end = l.state.next(c)
 		if c == '\n' {
-			l.cur = 0
 			l.line++
+		}
+		if end {
+			l.cur, l.start = 0, l.line
 			continue
 		}
 		l.cur++
 		if l.cur > l.max {
-			l.err = fmt.Errorf("line %d: %w (over %d bytes); the rest of the file is skipped", l.line+1, ErrLineTooLong, l.max)
+			if l.start == l.line {
+				l.err = fmt.Errorf("line %d: %w (over %d bytes); the rest of the file is skipped", l.line+1, ErrLineTooLong, l.max)
+			} else {
+				l.err = fmt.Errorf("line %d: %w (a quoted field runs on to line %d and past %d bytes); the rest of the file is skipped", l.start+1, ErrLineTooLong, l.line+1, l.max)
+			}
+			if i > 0 {
+				return i, nil // the records before this one are whole
+			}
 			return 0, l.err
 		}
 	}

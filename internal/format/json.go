@@ -29,6 +29,12 @@ func (JSON) Sniff(_ string, head []byte) int {
 		}
 		return 0
 	}
+	if len(head) > 0 {
+		// Blank so far (an empty export saved with a line break): read it
+		// as JSON, which finds no record in blank lines and reports
+		// whatever follows them.
+		return 1
+	}
 	return 0
 }
 

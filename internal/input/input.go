@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -129,6 +130,22 @@ func (c *Counter) Read(p []byte) (int, error) {
 
 const headSize = 64 << 10
 
+// ErrTruncatedGzip is the read error of a gzip file that ends before its
+// compressed data does.
+var ErrTruncatedGzip = errors.New("truncated gzip file: the compressed data ends early (an interrupted download or copy?)")
+
+// gzipErrors names the error of a truncated gzip stream, which the gzip
+// reader reports as a bare io.ErrUnexpectedEOF.
+type gzipErrors struct{ r io.Reader }
+
+func (g gzipErrors) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		err = ErrTruncatedGzip
+	}
+	return n, err
+}
+
 // Open opens an input for reading.
 func Open(in Input) (*Opened, error) {
 	var f io.Reader
@@ -153,7 +170,7 @@ func Open(in Input) (*Opened, error) {
 			return nil, fmt.Errorf("not a valid gzip file: %w", err)
 		}
 		o.Gzip = true
-		r = bufio.NewReaderSize(zr, headSize)
+		r = bufio.NewReaderSize(gzipErrors{zr}, headSize)
 	}
 	b := r.(*bufio.Reader)
 	head, err := b.Peek(headSize)

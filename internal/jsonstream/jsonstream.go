@@ -59,10 +59,10 @@ type Splitter struct {
 	// by their newlines alone, at memory speed, and validated by the parser
 	// downstream.
 	lineMode bool
-	consumed  int64
-	max       int
-	out       []byte
-	index     int64
+	consumed int64
+	max      int
+	out      []byte
+	index    int64
 
 	mode        int
 	expectComma bool

@@ -135,8 +135,16 @@ func (r *Record) Classify() {
 		if p := r.descend(props); p.Type() == fastjson.TypeObject {
 			r.Shape, r.Props = ShapeDiagnostic, p
 			r.Kind, r.Table = TableKind(Text(category))
-			if r.Kind == KindUnknown && EqualFold(opName, "Sign-in activity") {
-				r.Kind, r.Table = KindSignIn, TableSignIn
+			if r.Kind == KindUnknown {
+				// An envelope whose category names no log (some
+				// exporters write the audit category, "Policy" or
+				// "RoleManagement", there): go by the content.
+				switch {
+				case EqualFold(opName, "Sign-in activity"):
+					r.Kind, r.Table = KindSignIn, TableSignIn
+				case r.Child(p, "activityDisplayName") != nil:
+					r.Kind, r.Table = KindAudit, TableAudit
+				}
 			}
 			return
 		}

@@ -137,16 +137,19 @@ func CompileField(name string) *Field {
 }
 
 // windowsSystem lists where each Windows event's System value lives in the
-// JSON forms of Windows events.
+// JSON forms of Windows events. evtx_dump (the evtx crate) keeps XML
+// attributes under "#attributes" and an element's text beside them under
+// "#text": TimeCreated is {"#attributes":{"SystemTime":…}}, EventID
+// {"#text":4624,…} when it has Qualifiers.
 var windowsSystem = map[string][]string{
-	"eventid":       {"EventID", "Event.System.EventID.Value", "Event.System.EventID", "winlog.event_id", "event_id", "EventId", "event.code"},
+	"eventid":       {"EventID", "Event.System.EventID.Value", "Event.System.EventID.#text", "Event.System.EventID", "winlog.event_id", "event_id", "EventId", "event.code"},
 	"computer":      {"Computer", "Event.System.Computer", "winlog.computer_name", "computer_name", "Hostname", "host.name", "agent.hostname"},
-	"timegenerated": {"TimeGenerated", "TimeCreated", "Event.System.TimeCreated.SystemTime", "EventTime", "@timestamp", "event.created"},
-	"timecreated":   {"TimeCreated", "Event.System.TimeCreated.SystemTime", "TimeGenerated", "EventTime", "@timestamp"},
-	"eventtime":     {"EventTime", "Event.System.TimeCreated.SystemTime", "TimeCreated", "TimeGenerated", "@timestamp"},
+	"timegenerated": {"TimeGenerated", "TimeCreated", "Event.System.TimeCreated.SystemTime", "Event.System.TimeCreated.#attributes.SystemTime", "EventTime", "@timestamp", "event.created"},
+	"timecreated":   {"TimeCreated", "Event.System.TimeCreated.SystemTime", "Event.System.TimeCreated.#attributes.SystemTime", "TimeGenerated", "EventTime", "@timestamp"},
+	"eventtime":     {"EventTime", "Event.System.TimeCreated.SystemTime", "Event.System.TimeCreated.#attributes.SystemTime", "TimeCreated", "TimeGenerated", "@timestamp"},
 	"eventrecordid": {"EventRecordID", "EventRecordId", "Event.System.EventRecordID", "winlog.record_id", "record_number", "RecordNumber"},
 	"channel":       {"Channel", "Event.System.Channel", "winlog.channel", "log_name"},
-	"provider":      {"Provider", "ProviderName", "SourceName", "Event.System.Provider.Name", "winlog.provider_name", "source_name"},
+	"provider":      {"Provider", "ProviderName", "SourceName", "Event.System.Provider.Name", "Event.System.Provider.#attributes.Name", "winlog.provider_name", "source_name"},
 }
 
 // windowsPaths returns the paths of a field in the JSON forms of Windows

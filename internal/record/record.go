@@ -107,7 +107,11 @@ var nestedPool fastjson.ParserPool
 // columns. The record must not be used afterwards.
 func (r *Record) Release() {
 	for i := range r.nested {
-		nestedPool.Put(r.nested[i].p)
+		// A string that failed to parse holds no parser: putting its nil
+		// into the pool would hand a nil parser to the next record.
+		if p := r.nested[i].p; p != nil {
+			nestedPool.Put(p)
+		}
 		r.nested[i] = nestedJSON{}
 	}
 	r.nested = r.nested[:0]

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -332,6 +333,9 @@ func readInput(ctx context.Context, in input.Input, forced format.Reader, cfg Co
 			if len(o.Head) == 0 {
 				return nil // empty file
 			}
+			if !in.Explicit && isDocument(in.Name) {
+				return nil // a README or picture beside the logs
+			}
 			return &skipError{fmt.Sprintf("%s: skipped: not a log format entrawatch reads (use --input-format to force one)", in.Name)}
 		}
 	}
@@ -389,6 +393,16 @@ type worker struct {
 	rec     record.Record
 	scratch []byte
 	eng     *detect.Engine
+}
+
+// isDocument reports whether a file name is that of documentation or a
+// picture, which a folder of evidence often holds beside the logs.
+func isDocument(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".md", ".pdf", ".png", ".jpg", ".jpeg", ".gif", ".html", ".htm", ".docx", ".xlsx", ".pptx", ".rtf":
+		return true
+	}
+	return false
 }
 
 // process parses and evaluates the records of a batch.
