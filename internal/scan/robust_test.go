@@ -304,7 +304,7 @@ func TestDeepNesting(t *testing.T) {
 	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
 	for _, tc := range []struct {
 		name, in, warn string
-		alerts       string
+		alerts         string
 	}{
 		{"first line", `{"a":` + deep(10000) + "}\n" + drsSignIn(2) + "\n", ":1: invalid JSON record: nested deeper than", "[2]"},
 		{"json lines", drsSignIn(1) + "\n{\"a\":" + deep(10000) + "}\n" + drsSignIn(3) + "\n", ":2: invalid JSON record: nested deeper than", "[1 3]"},
