@@ -79,7 +79,7 @@ func TestScanExitStatus(t *testing.T) {
 		{"strict before fail-on", []string{"--strict", "--fail-on", "low", brokenFile}, 2, "(--strict)", 1},
 		{"strict on good input", []string{"--strict", mediumFile}, 0, "", 1},
 		{"missing path", []string{missing}, 2, "warning: " + missing + ": no such file or directory", 0},
-		{"missing path beside a good one", []string{missing, mediumFile}, 2, "1 inputs could not be read", 1},
+		{"missing path beside a good one", []string{missing, mediumFile}, 2, "1 input could not be read", 1},
 		{"unknown output", []string{"--output", "xml", mediumFile}, 2, `--output: unknown output format "xml" (want table, json or csv)`, 0},
 		{"unknown input format", []string{"--input-format", "yaml", mediumFile}, 2, `--input-format: unknown input format "yaml" (known: `, 0},
 		{"unknown fail-on", []string{"--fail-on", "critical", mediumFile}, 2, `--fail-on: unknown severity "critical" (want low, medium or high)`, 0},

@@ -171,7 +171,11 @@ on a malformed record).`,
 			case runErr != nil:
 				return &ExitError{Code: 2, Err: runErr}
 			case stats.ReadErrors > 0:
-				return &ExitError{Code: 2, Err: fmt.Errorf("%d inputs could not be read", stats.ReadErrors)}
+				n := "1 input"
+				if stats.ReadErrors > 1 {
+					n = fmt.Sprintf("%d inputs", stats.ReadErrors)
+				}
+				return &ExitError{Code: 2, Err: fmt.Errorf("%s could not be read", n)}
 			case strict && stats.Bad > 0:
 				return &ExitError{Code: 2, Err: fmt.Errorf("%d malformed records (--strict)", stats.Bad)}
 			case failSev != 0 && stats.MaxSeverity >= failSev:

@@ -50,6 +50,10 @@ type Config struct {
 	Progress func(bytes, records int64, elapsed time.Duration)
 }
 
+// MaxWarningsPerFile is how many bad-record warnings are printed per file;
+// the rest are only counted.
+const MaxWarningsPerFile = 100
+
 // Stats counts what a scan saw.
 type Stats struct {
 	Files      int
@@ -259,6 +263,7 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 		}
 	}
 	files := map[string]bool{}
+	warned := map[string]int{}
 	for b := range done {
 		pending[b.seq] = b
 		for {
@@ -269,6 +274,18 @@ func Run(ctx context.Context, cfg Config) (*Stats, error) {
 			delete(pending, next)
 			next++
 			for _, w := range b.warns {
+				// Past MaxWarningsPerFile, a file's warnings are counted but
+				// not printed, so that a garbage file cannot flood stderr.
+				if b.file != "" && !b.warnOnly {
+					warned[b.file]++
+					switch n := warned[b.file]; {
+					case n == MaxWarningsPerFile+1:
+						cfg.Warn(fmt.Sprintf("%s: more than %d bad records; further warnings for this file are not shown (see --summary for the count)", b.file, MaxWarningsPerFile))
+						continue
+					case n > MaxWarningsPerFile:
+						continue
+					}
+				}
 				cfg.Warn(w)
 			}
 			if b.readErr {

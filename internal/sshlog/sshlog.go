@@ -114,6 +114,9 @@ func (p *Pairer) Observe(host, prog, msg string, at time.Time, raw []byte) strin
 		if len(p.seen) > 100000 { // bound memory on hostile input
 			clear(p.seen)
 		}
+		if len(raw) > 1024 {
+			raw = raw[:1024]
+		}
 		p.seen[strings.ToLower(host)+"\x00"+user] = verdict{at: at, line: string(raw)}
 		p.mu.Unlock()
 		return ""
