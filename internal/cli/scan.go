@@ -50,7 +50,8 @@ func newScanCmd(s Streams) *cobra.Command {
 		output, inputFormat, now, staleAfter, failOn string
 		summary, strict                              bool
 		maxRecord, workers, year                     int
-		disable, allow                               []string
+		disable, allow, rulePaths, placeholders      []string
+		noBuiltin                                    bool
 		allowList                                    string
 	)
 	cmd := &cobra.Command{
@@ -122,9 +123,26 @@ on a malformed record).`,
 					return usageError("--input-format: %v", err)
 				}
 			}
+			opts.NoBuiltin = noBuiltin
 			eng, err := detect.NewEngine(opts)
 			if err != nil {
 				return usageError("%v", err)
+			}
+			if len(rulePaths) > 0 {
+				cfg, err := placeholderConfig(placeholders)
+				if err != nil {
+					return usageError("--placeholder: %v", err)
+				}
+				dets, probs := loadSigma(rulePaths, cfg)
+				for _, p := range probs {
+					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
+				}
+				for _, d := range dets {
+					eng.Add(d)
+				}
+			}
+			if len(eng.Detectors()) == 0 {
+				return usageError("no detections to run (--no-builtin without usable --rules)")
 			}
 			w, err := alert.NewWriter(output, s.Out)
 			if err != nil {
@@ -196,6 +214,9 @@ on a malformed record).`,
 	f.IntVar(&workers, "workers", 0, "parsing goroutines (default: one per core)")
 	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
 	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
+	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections (repeatable)")
+	f.BoolVar(&noBuiltin, "no-builtin", false, "turn the built-in detections off, so that only the --rules run")
+	f.StringArrayVar(&placeholders, "placeholder", nil, "value of a Sigma expand placeholder, as NAME=VALUE (repeatable)")
 	f.StringVar(&allowList, "allow-list", "", "file of local accounts approved to log in to VMs: lines of \"HOST ACCOUNT\" (\"*\" for every host)")
 	f.StringArrayVar(&allow, "allow", nil, "approve a local VM account, as [HOST:]ACCOUNT (ACCOUNT may be DOMAIN\\name); repeatable")
 	return cmd

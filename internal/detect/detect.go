@@ -57,6 +57,8 @@ type Options struct {
 	Disable []string
 	// Allow lists the local accounts approved to log in to VMs.
 	Allow *allowlist.List
+	// NoBuiltin leaves every built-in detection out (only added ones run).
+	NoBuiltin bool
 }
 
 // MinStaleAfter is the shortest StaleAfter accepted: Entra updates a
@@ -103,7 +105,7 @@ func NewEngine(opts Options) (*Engine, error) {
 	}
 	e := &Engine{}
 	for _, d := range dets {
-		if off[d.Info().ID] {
+		if off[d.Info().ID] || opts.NoBuiltin {
 			continue
 		}
 		e.Add(d)

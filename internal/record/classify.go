@@ -17,6 +17,9 @@ const (
 	TableSyslog             = "Syslog"
 	TableSecurityEvent      = "SecurityEvent"
 	TableWindowsEvent       = "WindowsEvent"
+	TableUserRiskEvents     = "AADUserRiskEvents"
+	TableRiskyUsers         = "AADRiskyUsers"
+	TableAzureActivity      = "AzureActivity"
 	TableRegistrationPolicy = "DeviceRegistrationPolicy"
 	TableCAPolicy           = "ConditionalAccessPolicies"
 )
@@ -63,6 +66,7 @@ func (r *Record) Classify() {
 		hasMFAConfig, hasGrant, hasConditions, hasState, hasDeviceID           bool
 		hasDeviceAttr, hasTargets, hasEventTypes, hasIsInteractive             bool
 		hasWinlog, hasEventObj, hasEventID, hasComputer, hasSyslogMsg          bool
+		hasRiskEvent, hasActivityValue                                         bool
 		eventTypes, isInteractive                                              *fastjson.Value
 	)
 	var lower [48]byte
@@ -127,6 +131,10 @@ func (r *Record) Classify() {
 			hasComputer = true
 		case "syslogmessage":
 			hasSyslogMsg = true
+		case "riskeventtype":
+			hasRiskEvent = true
+		case "operationnamevalue", "categoryvalue", "resourceprovidervalue":
+			hasActivityValue = true
 		}
 	})
 
@@ -159,6 +167,10 @@ func (r *Record) Classify() {
 		}
 		return
 	}
+	if hasActivityValue || strings.EqualFold(tableName, TableAzureActivity) {
+		r.Shape, r.Kind, r.Table = ShapeLogAnalytics, KindActivity, TableAzureActivity
+		return
+	}
 	if hasSyslogMsg || strings.EqualFold(tableName, TableSyslog) {
 		r.Shape, r.Kind, r.Table = ShapeLogAnalytics, KindSyslog, TableSyslog
 		return
@@ -173,6 +185,8 @@ func (r *Record) Classify() {
 		}
 		if r.Kind == KindUnknown {
 			switch {
+			case hasRiskEvent:
+				r.Kind, r.Table = KindRiskDetection, TableUserRiskEvents
 			case hasActivity || hasTargets:
 				r.Kind, r.Table = KindAudit, TableAudit
 			case EqualFold(opName, "Sign-in activity") || hasUser && hasStatus:
@@ -183,6 +197,8 @@ func (r *Record) Classify() {
 	}
 	ot := strings.ToLower(Text(odataType))
 	switch {
+	case hasRiskEvent && !hasTimeGenerated || strings.HasSuffix(ot, "riskdetection") || strings.HasSuffix(ot, "riskyuser"):
+		r.Kind, r.Table = KindRiskDetection, TableUserRiskEvents
 	case hasMFAConfig || strings.HasSuffix(ot, "deviceregistrationpolicy"):
 		r.Kind, r.Table = KindRegistrationPolicy, TableRegistrationPolicy
 	case hasGrant || strings.HasSuffix(ot, "conditionalaccesspolicy") || hasConditions && hasState:

@@ -23,10 +23,21 @@ const (
 	KindCAPolicy                // a Conditional Access policy
 	KindSyslog                  // a Linux syslog / journald line
 	KindWindowsEvent            // a Windows event log record
+	KindActivity                // an Azure Activity log record (subscription control plane)
+	KindRiskDetection           // an Identity Protection risk detection or risky-user record
 	numKinds
 )
 
-var kindNames = [...]string{"unknown", "signin", "audit", "device", "registration-policy", "conditional-access-policy", "syslog", "windows-event"}
+var kindNames = [...]string{"unknown", "signin", "audit", "device", "registration-policy", "conditional-access-policy", "syslog", "windows-event", "azure-activity", "risk-detection"}
+
+// Kinds lists every kind but KindUnknown.
+func Kinds() []Kind {
+	out := make([]Kind, 0, numKinds-1)
+	for k := KindSignIn; k < numKinds; k++ {
+		out = append(out, k)
+	}
+	return out
+}
 
 // String returns the kind's stable lower-case name.
 func (k Kind) String() string {

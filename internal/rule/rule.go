@@ -38,17 +38,39 @@ const (
 	True                   // field is true or "true"
 	Zero                   // field is 0 or "0"
 	Exists                 // field is present and not null
+	Suffix                 // field ends with one of Values
+	Regex                  // field matches one of Values (RE2 syntax, unanchored)
+	CIDR                   // field is an IP address inside one of Values (CIDR blocks)
+	Gt                     // field is a number greater than Values[0]
+	Gte                    // field is a number at least Values[0]
+	Lt                     // field is a number less than Values[0]
+	Lte                    // field is a number at most Values[0]
+	FieldRef               // field equals the value of one of the fields named in Values
+	Null                   // field is missing or null
 )
 
-var opNames = map[Op]string{Equals: "equals", Prefix: "startswith", Contains: "contains", Empty: "empty", False: "false", True: "true", Zero: "zero", Exists: "exists"}
+var opNames = map[Op]string{Equals: "equals", Prefix: "startswith", Contains: "contains", Empty: "empty", False: "false", True: "true", Zero: "zero", Exists: "exists",
+	Suffix: "endswith", Regex: "re", CIDR: "cidr", Gt: "gt", Gte: "gte", Lt: "lt", Lte: "lte", FieldRef: "fieldref", Null: "null"}
 
 func (o Op) String() string { return opNames[o] }
 
-// Match tests one field.
+// Match tests one field. With All, every value must match (else any one).
+// Cased makes text comparisons case-sensitive.
 type Match struct {
 	Field  string
 	Op     Op
 	Values []string
+	All    bool
+	Cased  bool
+}
+
+// Keyword holds when some text value anywhere in the record (or the raw
+// record for line formats) matches the values: Sigma keyword searches.
+type Keyword struct {
+	Op     Op // Equals (the whole value), Contains, Prefix, Suffix or Regex
+	Values []string
+	All    bool
+	Cased  bool
 }
 
 // Some holds when at least one element of the array Field satisfies Where;
@@ -58,11 +80,17 @@ type Some struct {
 	Where Expr
 }
 
-func (And) isExpr()   {}
-func (Or) isExpr()    {}
-func (Not) isExpr()   {}
-func (Match) isExpr() {}
-func (Some) isExpr()  {}
+func (And) isExpr()     {}
+func (Or) isExpr()      {}
+func (Not) isExpr()     {}
+func (Match) isExpr()   {}
+func (Some) isExpr()    {}
+func (Keyword) isExpr() {}
+
+// Const is an expression that always (or never) holds.
+type Const bool
+
+func (Const) isExpr() {}
 
 // Eq is shorthand for an Equals match.
 func Eq(field string, values ...string) Match { return Match{Field: field, Op: Equals, Values: values} }
@@ -150,6 +178,11 @@ func (c *Compiler) compile(e Expr, inScope bool) (scoped, error) {
 		return func(r *record.Record, s *fastjson.Value) bool { return !m(r, s) }, nil
 	case Match:
 		return c.compileMatch(e, inScope)
+	case Const:
+		v := bool(e)
+		return func(*record.Record, *fastjson.Value) bool { return v }, nil
+	case Keyword:
+		return c.compileKeyword(e)
 	case Some:
 		get := c.getter(e.Field, inScope)
 		m, err := c.compile(e.Where, true)
@@ -189,72 +222,4 @@ func (c *Compiler) getter(name string, inScope bool) func(*record.Record, *fastj
 	}
 	f := c.Field(name)
 	return func(r *record.Record, _ *fastjson.Value) *fastjson.Value { return r.Get(f) }
-}
-
-func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
-	if m.Field == "" {
-		return nil, fmt.Errorf("match without a field")
-	}
-	get := c.getter(m.Field, inScope)
-	vals := m.Values
-	switch m.Op {
-	case Equals, Prefix, Contains:
-		if len(vals) == 0 {
-			return nil, fmt.Errorf("%s on %s needs at least one value", m.Op, m.Field)
-		}
-	}
-	switch m.Op {
-	case Equals:
-		return func(r *record.Record, s *fastjson.Value) bool {
-			v := get(r, s)
-			for _, x := range vals {
-				if record.EqualFold(v, x) {
-					return true
-				}
-			}
-			return false
-		}, nil
-	case Prefix:
-		return func(r *record.Record, s *fastjson.Value) bool {
-			v := get(r, s)
-			for _, x := range vals {
-				if record.HasPrefixFold(v, x) {
-					return true
-				}
-			}
-			return false
-		}, nil
-	case Contains:
-		lower := make([]string, len(vals))
-		for i, x := range vals {
-			lower[i] = strings.ToLower(x)
-		}
-		return func(r *record.Record, s *fastjson.Value) bool {
-			v := get(r, s)
-			if v == nil {
-				return false
-			}
-			t := strings.ToLower(record.Text(v))
-			for _, x := range lower {
-				if strings.Contains(t, x) {
-					return true
-				}
-			}
-			return false
-		}, nil
-	case Empty:
-		return func(r *record.Record, s *fastjson.Value) bool { return record.IsEmpty(get(r, s)) }, nil
-	case False:
-		return func(r *record.Record, s *fastjson.Value) bool { return record.IsFalse(get(r, s)) }, nil
-	case True:
-		return func(r *record.Record, s *fastjson.Value) bool { return record.IsTrue(get(r, s)) }, nil
-	case Zero:
-		return func(r *record.Record, s *fastjson.Value) bool { return record.IsZero(get(r, s)) }, nil
-	case Exists:
-		return func(r *record.Record, s *fastjson.Value) bool {
-			v := get(r, s)
-			return v != nil && v.Type() != fastjson.TypeNull
-		}, nil
-	}
-	return nil, fmt.Errorf("unknown operator %d on %s", m.Op, m.Field)
 }

@@ -1,0 +1,358 @@
+package rule
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/entrawatch/entrawatch/internal/record"
+	"github.com/valyala/fastjson"
+)
+
+// textPred tests the text of one value.
+type textPred func(b []byte) bool
+
+// valueText returns the text of a scalar value (strings unquoted once,
+// numbers by their literal, booleans as true/false) and whether it has one.
+func valueText(v *fastjson.Value, scratch []byte) ([]byte, bool) {
+	switch v.Type() {
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		return record.Unquote(b), true
+	case fastjson.TypeNumber:
+		return v.MarshalTo(scratch[:0]), true
+	case fastjson.TypeTrue:
+		return []byte("true"), true
+	case fastjson.TypeFalse:
+		return []byte("false"), true
+	}
+	return nil, false
+}
+
+// anyText reports whether pred holds for v's text, or for the text of any
+// element when v is an array.
+func anyText(v *fastjson.Value, pred textPred) bool {
+	if v == nil {
+		return false
+	}
+	var scratch [32]byte
+	if v.Type() == fastjson.TypeArray {
+		a, _ := v.Array()
+		for _, e := range a {
+			if b, ok := valueText(e, scratch[:0]); ok && pred(b) {
+				return true
+			}
+		}
+		return false
+	}
+	b, ok := valueText(v, scratch[:0])
+	return ok && pred(b)
+}
+
+func isASCII(s []byte) bool {
+	for _, c := range s {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// equalFoldLower compares b with a lower-case needle, ignoring case.
+func equalFoldLower(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		if isASCII(b) {
+			return false
+		}
+		return bytes.EqualFold(b, []byte(lower))
+	}
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; c >= utf8.RuneSelf {
+			return bytes.EqualFold(b, []byte(lower))
+		} else if lowerASCII(c) != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFoldLower finds a lower-case needle in b, ignoring case.
+func indexFoldLower(b []byte, lower string) int {
+	if len(lower) == 0 {
+		return 0
+	}
+	if !isASCII(b) {
+		return bytes.Index(bytes.ToLower(b), []byte(lower))
+	}
+	first := lower[0]
+	for i := 0; i+len(lower) <= len(b); i++ {
+		if lowerASCII(b[i]) != first {
+			continue
+		}
+		j := 1
+		for ; j < len(lower); j++ {
+			if lowerASCII(b[i+j]) != lower[j] {
+				break
+			}
+		}
+		if j == len(lower) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TextPredicate builds the test of one value for a text operator.
+func TextPredicate(op Op, value string, cased bool) (func([]byte) bool, error) {
+	p, err := textPredicate(op, value, cased)
+	return p, err
+}
+
+func textPredicate(op Op, value string, cased bool) (textPred, error) {
+	lower := strings.ToLower(value)
+	switch op {
+	case Equals:
+		if cased {
+			return func(b []byte) bool { return string(b) == value }, nil
+		}
+		return func(b []byte) bool { return equalFoldLower(b, lower) }, nil
+	case Prefix:
+		if cased {
+			return func(b []byte) bool { return bytes.HasPrefix(b, []byte(value)) }, nil
+		}
+		return func(b []byte) bool {
+			if isASCII(b) {
+				return len(b) >= len(lower) && equalFoldLower(b[:len(lower)], lower)
+			}
+			return strings.HasPrefix(strings.ToLower(string(b)), lower)
+		}, nil
+	case Suffix:
+		if cased {
+			return func(b []byte) bool { return bytes.HasSuffix(b, []byte(value)) }, nil
+		}
+		return func(b []byte) bool {
+			if isASCII(b) {
+				return len(b) >= len(lower) && equalFoldLower(b[len(b)-len(lower):], lower)
+			}
+			return strings.HasSuffix(strings.ToLower(string(b)), lower)
+		}, nil
+	case Contains:
+		if cased {
+			return func(b []byte) bool { return bytes.Contains(b, []byte(value)) }, nil
+		}
+		return func(b []byte) bool { return indexFoldLower(b, lower) >= 0 }, nil
+	case Regex:
+		re, err := regexp.Compile(value)
+		if err != nil {
+			return nil, fmt.Errorf("invalid regular expression %q: %v", value, err)
+		}
+		return re.Match, nil
+	case CIDR:
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(value))
+		if err != nil {
+			return nil, fmt.Errorf("invalid CIDR block %q: %v", value, err)
+		}
+		pfx = pfx.Masked()
+		return func(b []byte) bool {
+			a, err := netip.ParseAddr(strings.TrimSpace(string(b)))
+			if err != nil {
+				return false
+			}
+			return pfx.Contains(a.Unmap()) || pfx.Contains(a)
+		}, nil
+	case Gt, Gte, Lt, Lte:
+		x, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s needs a number, got %q", op, value)
+		}
+		return func(b []byte) bool {
+			f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+			if err != nil {
+				return false
+			}
+			switch op {
+			case Gt:
+				return f > x
+			case Gte:
+				return f >= x
+			case Lt:
+				return f < x
+			}
+			return f <= x
+		}, nil
+	}
+	return nil, fmt.Errorf("operator %s does not compare text", op)
+}
+
+func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
+	if m.Field == "" {
+		return nil, fmt.Errorf("match without a field")
+	}
+	get := c.getter(m.Field, inScope)
+	switch m.Op {
+	case Empty:
+		return func(r *record.Record, s *fastjson.Value) bool { return record.IsEmpty(get(r, s)) }, nil
+	case False:
+		return func(r *record.Record, s *fastjson.Value) bool { return record.IsFalse(get(r, s)) }, nil
+	case True:
+		return func(r *record.Record, s *fastjson.Value) bool { return record.IsTrue(get(r, s)) }, nil
+	case Zero:
+		return func(r *record.Record, s *fastjson.Value) bool { return record.IsZero(get(r, s)) }, nil
+	case Exists:
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			return v != nil && v.Type() != fastjson.TypeNull
+		}, nil
+	case Null:
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			return v == nil || v.Type() == fastjson.TypeNull
+		}, nil
+	case FieldRef:
+		if len(m.Values) == 0 {
+			return nil, fmt.Errorf("fieldref on %s needs a field name", m.Field)
+		}
+		others := make([]func(*record.Record, *fastjson.Value) *fastjson.Value, len(m.Values))
+		for i, n := range m.Values {
+			others[i] = c.getter(n, inScope)
+		}
+		cased := m.Cased
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			if v == nil {
+				return false
+			}
+			var sa, sb [32]byte
+			a, ok := valueText(v, sa[:0])
+			if !ok {
+				return false
+			}
+			hit := 0
+			for _, o := range others {
+				ov := o(r, s)
+				if ov == nil {
+					continue
+				}
+				b, ok := valueText(ov, sb[:0])
+				if ok && (cased && bytes.Equal(a, b) || !cased && bytes.EqualFold(a, b)) {
+					hit++
+				}
+			}
+			if m.All {
+				return hit == len(others)
+			}
+			return hit > 0
+		}, nil
+	}
+	if len(m.Values) == 0 {
+		return nil, fmt.Errorf("%s on %s needs at least one value", m.Op, m.Field)
+	}
+	preds := make([]textPred, len(m.Values))
+	for i, x := range m.Values {
+		p, err := textPredicate(m.Op, x, m.Cased)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Field, err)
+		}
+		preds[i] = p
+	}
+	if m.All {
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			for _, p := range preds {
+				if !anyText(v, p) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	}
+	if len(preds) == 1 {
+		p := preds[0]
+		return func(r *record.Record, s *fastjson.Value) bool { return anyText(get(r, s), p) }, nil
+	}
+	return func(r *record.Record, s *fastjson.Value) bool {
+		v := get(r, s)
+		if v == nil {
+			return false
+		}
+		for _, p := range preds {
+			if anyText(v, p) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// compileKeyword compiles a keyword search over every text value of the
+// record.
+func (c *Compiler) compileKeyword(k Keyword) (scoped, error) {
+	if len(k.Values) == 0 {
+		return nil, fmt.Errorf("keyword search without values")
+	}
+	preds := make([]textPred, len(k.Values))
+	for i, x := range k.Values {
+		p, err := textPredicate(k.Op, x, k.Cased)
+		if err != nil {
+			return nil, err
+		}
+		preds[i] = p
+	}
+	return func(r *record.Record, _ *fastjson.Value) bool {
+		if k.All {
+			for _, p := range preds {
+				if !anyValue(r, r.Root, p, 0) {
+					return false
+				}
+			}
+			return true
+		}
+		for _, p := range preds {
+			if anyValue(r, r.Root, p, 0) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// anyValue walks every scalar of v (descending into JSON held in strings)
+// and reports whether pred holds for one.
+func anyValue(r *record.Record, v *fastjson.Value, pred textPred, depth int) bool {
+	if v == nil || depth > 64 {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		found := false
+		o.Visit(func(_ []byte, x *fastjson.Value) {
+			if !found && anyValue(r, x, pred, depth+1) {
+				found = true
+			}
+		})
+		return found
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, x := range a {
+			if anyValue(r, x, pred, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	var scratch [32]byte
+	b, ok := valueText(v, scratch[:0])
+	return ok && pred(b)
+}

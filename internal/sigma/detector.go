@@ -1,0 +1,162 @@
+package sigma
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/detect"
+	"github.com/entrawatch/entrawatch/internal/record"
+	"github.com/entrawatch/entrawatch/internal/rule"
+)
+
+// Detector runs one compiled Sigma detection rule.
+type Detector struct {
+	info   detect.Info
+	rule   *Rule
+	match  rule.Matcher
+	fields []*record.Field
+}
+
+// Info implements detect.Detector.
+func (d *Detector) Info() *detect.Info { return &d.info }
+
+// Rule returns the Sigma rule the detector runs.
+func (d *Detector) Rule() *Rule { return d.rule }
+
+// Detect implements detect.Detector.
+func (d *Detector) Detect(r *record.Record, emit func(*alert.Alert)) {
+	if !d.match(r) {
+		return
+	}
+	a := detect.NewAlert(&d.info, r)
+	if d.rule.Level != "" && d.rule.Level != a.Severity.String() {
+		a.Details = append(a.Details, alert.Detail{Name: "sigma_level", Value: d.rule.Level})
+	}
+	var parts []string
+	for i, f := range d.fields {
+		if v := r.Get(f); v != nil {
+			t := record.Text(v)
+			a.Details = append(a.Details, alert.Detail{Name: d.rule.Fields[i], Value: t})
+			if len(parts) < 4 && t != "" {
+				parts = append(parts, d.rule.Fields[i]+"="+t)
+			}
+		}
+	}
+	who := []string{}
+	for _, x := range []string{a.Entities.User, a.Entities.Host, a.Entities.IP} {
+		if x != "" {
+			who = append(who, x)
+		}
+	}
+	a.Summary = d.rule.Title
+	if len(who) > 0 {
+		a.Summary += " (" + strings.Join(who, ", ") + ")"
+	}
+	if len(parts) > 0 {
+		a.Summary += ": " + strings.Join(parts, ", ")
+	}
+	emit(a)
+}
+
+var _ detect.Detector = (*Detector)(nil)
+
+// Severity maps a Sigma level to entrawatch's three risk levels:
+// informational and low are low, critical is high.
+func Severity(level string) (alert.Severity, error) {
+	switch strings.ToLower(level) {
+	case "informational", "low":
+		return alert.Low, nil
+	case "medium", "":
+		return alert.Medium, nil
+	case "high", "critical":
+		return alert.High, nil
+	}
+	return 0, fmt.Errorf("unknown level %q (informational, low, medium, high or critical)", level)
+}
+
+var techniqueRE = regexp.MustCompile(`^attack\.(t\d{4}(?:\.\d{3})?)$`)
+
+// Technique returns the ATT&CK techniques named in tags.
+func Technique(tags []string) string {
+	var out []string
+	for _, t := range tags {
+		if m := techniqueRE.FindStringSubmatch(strings.ToLower(t)); m != nil {
+			out = append(out, strings.ToUpper(m[1]))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Compile compiles rules with the shared compiler c. Rules that cannot be
+// used come back as problems, each with its file, line and reason.
+func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Problem) {
+	var out []*Detector
+	var probs []Problem
+	seen := map[string]string{}
+	for _, r := range rules {
+		fail := func(line, col int, msg string) {
+			if line == 0 {
+				line, col = r.Line, 1
+			}
+			probs = append(probs, Problem{File: r.File, Line: line, Col: col, RuleID: r.Name(), Msg: msg})
+		}
+		if r.Type != "" {
+			n := r.doc.Get(r.Type)
+			fail(n.Line, n.Col, fmt.Sprintf("%s rules are not supported yet", r.Type))
+			continue
+		}
+		if r.Title == "" {
+			fail(r.Line, 1, "the rule has no title")
+			continue
+		}
+		sev, err := Severity(r.Level)
+		if err != nil {
+			n := r.doc.Get("level")
+			fail(n.Line, n.Col, err.Error())
+			continue
+		}
+		kinds, err := r.Logsource.Kinds()
+		if err != nil {
+			line, col := r.Line, 1
+			if n := r.doc.Get("logsource"); n != nil {
+				line, col = n.Line, n.Col
+			}
+			fail(line, col, err.Error())
+			continue
+		}
+		expr, err := r.Detection(cfg)
+		if err != nil {
+			line, col := 0, 0
+			if ce, ok := err.(*compileError); ok && ce.n != nil {
+				line, col = ce.n.Line, ce.n.Col
+			}
+			fail(line, col, err.Error())
+			continue
+		}
+		m, err := c.Compile(expr)
+		if err != nil {
+			fail(0, 0, err.Error())
+			continue
+		}
+		if prev, dup := seen[r.Name()]; dup {
+			fail(0, 0, fmt.Sprintf("duplicate rule id %s (also in %s)", r.Name(), prev))
+			continue
+		}
+		seen[r.Name()] = r.File
+		d := &Detector{rule: r, match: m, info: detect.Info{
+			ID: r.Name(), Title: r.Title, Severity: sev, Source: "Sigma: " + r.Logsource.String(),
+			Technique: Technique(r.Tags), Description: strings.TrimSpace(r.Description), Kinds: kinds,
+			Next: strings.Join(r.FalsePositives, "; "),
+		}}
+		if n, ok := r.Custom["next"]; ok {
+			d.info.Next = n
+		}
+		for _, f := range r.Fields {
+			d.fields = append(d.fields, c.Field(f))
+		}
+		out = append(out, d)
+	}
+	return out, probs
+}
