@@ -392,3 +392,75 @@ func CrosswalkMarkdown() string {
 	}
 	return b.String()
 }
+
+// Each calls fn for every value f resolves to, stopping when fn returns
+// true, and reports whether it did. Where Get stops at an array standing in
+// the middle of the path, Each goes on through every element, as Sigma
+// backends do: "TargetResources.modifiedProperties.newValue" reaches the
+// new value of every modified property of every target.
+func (r *Record) Each(f *Field, fn func(v *fastjson.Value) bool) bool {
+	if v := r.Get(f); v != nil {
+		return fn(v)
+	}
+	if r.Root == nil {
+		return false
+	}
+	try := func(root *fastjson.Value, paths []path) bool {
+		for _, p := range paths {
+			if len(p) > 1 && r.walkEach(root, p, 0, fn) {
+				return true
+			}
+		}
+		return false
+	}
+	if r.Shape == ShapeDiagnostic {
+		if r.Props != nil && try(r.Props, f.paths[ShapeDiagnostic]) {
+			return true
+		}
+		return try(r.Root, f.envelope)
+	}
+	return try(r.Root, f.paths[r.Shape])
+}
+
+func (r *Record) walkEach(v *fastjson.Value, p path, depth int, fn func(*fastjson.Value) bool) bool {
+	if depth > 32 {
+		return false
+	}
+	for i, s := range p {
+		if i > 0 || v.Type() == fastjson.TypeString {
+			v = r.descend(v)
+		}
+		switch v.Type() {
+		case fastjson.TypeObject:
+			if s.isIdx {
+				return false
+			}
+			o, _ := v.Object()
+			v = GetFold(o, s.key)
+		case fastjson.TypeArray:
+			a, _ := v.Array()
+			if !s.isIdx {
+				for _, el := range a {
+					if r.walkEach(el, p[i:], depth+1, fn) {
+						return true
+					}
+				}
+				return false
+			}
+			idx := s.index
+			if idx < 0 {
+				idx += len(a)
+			}
+			if idx < 0 || idx >= len(a) {
+				return false
+			}
+			v = a[idx]
+		default:
+			return false
+		}
+		if v == nil {
+			return false
+		}
+	}
+	return fn(v)
+}

@@ -33,21 +33,26 @@ func valueText(v *fastjson.Value, scratch []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// anyText reports whether pred holds for v's text, or for the text of any
-// element when v is an array.
+// anyText reports whether pred holds for v's text, for the text of any
+// element when v is an array, or else for the compact JSON of an array or
+// object (so that "contains" searches a complex value as Log Analytics
+// searches a dynamic column, and '[]' equals an empty array).
 func anyText(v *fastjson.Value, pred textPred) bool {
 	if v == nil {
 		return false
 	}
 	var scratch [32]byte
-	if v.Type() == fastjson.TypeArray {
+	switch v.Type() {
+	case fastjson.TypeArray:
 		a, _ := v.Array()
 		for _, e := range a {
 			if b, ok := valueText(e, scratch[:0]); ok && pred(b) {
 				return true
 			}
 		}
-		return false
+		return pred(v.MarshalTo(nil))
+	case fastjson.TypeObject:
+		return pred(v.MarshalTo(nil))
 	}
 	b, ok := valueText(v, scratch[:0])
 	return ok && pred(b)
@@ -266,11 +271,26 @@ func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
 		}
 		preds[i] = p
 	}
+	// Where the field's path crosses an array, every element is tried
+	// (record.Each); the closures are built here, once.
+	var f *record.Field
+	if !inScope {
+		f = c.Field(m.Field)
+	}
+	fanOut := make([]func(*fastjson.Value) bool, len(preds))
+	for i, p := range preds {
+		fanOut[i] = func(v *fastjson.Value) bool { return anyText(v, p) }
+	}
+	one := func(r *record.Record, s *fastjson.Value, i int) bool {
+		if v := get(r, s); v != nil {
+			return anyText(v, preds[i])
+		}
+		return f != nil && r.Each(f, fanOut[i])
+	}
 	if m.All {
 		return func(r *record.Record, s *fastjson.Value) bool {
-			v := get(r, s)
-			for _, p := range preds {
-				if !anyText(v, p) {
+			for i := range preds {
+				if !one(r, s, i) {
 					return false
 				}
 			}
@@ -278,16 +298,11 @@ func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
 		}, nil
 	}
 	if len(preds) == 1 {
-		p := preds[0]
-		return func(r *record.Record, s *fastjson.Value) bool { return anyText(get(r, s), p) }, nil
+		return func(r *record.Record, s *fastjson.Value) bool { return one(r, s, 0) }, nil
 	}
 	return func(r *record.Record, s *fastjson.Value) bool {
-		v := get(r, s)
-		if v == nil {
-			return false
-		}
-		for _, p := range preds {
-			if anyText(v, p) {
+		for i := range preds {
+			if one(r, s, i) {
 				return true
 			}
 		}
