@@ -82,8 +82,65 @@ missing search identifier…). It exits 1 when any rule cannot be used.`,
 		},
 	}
 	lint.Flags().StringArrayVar(&placeholders, "placeholder", nil, "value of a Sigma expand placeholder, as NAME=VALUE (repeatable)")
-	cmd.AddCommand(list, lint)
+	var showRules []string
+	show := &cobra.Command{
+		Use:   "show ID",
+		Short: "Print one detection: a built-in's catalogue entry, or a Sigma rule given with --rules",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			if len(showRules) > 0 {
+				dets, _ := loadSigma(showRules, sigma.Config{})
+				for _, d := range dets {
+					if d.Info().ID == id || d.Rule().Title == id {
+						src, err := sigma.Source(d.Rule())
+						if err != nil {
+							return &ExitError{Code: 2, Err: err}
+						}
+						fmt.Fprintf(s.Out, "# %s:%d\n%s", d.Rule().File, d.Rule().Line, src)
+						return nil
+					}
+				}
+			}
+			for _, d := range detect.Catalogue() {
+				if d.ID == id {
+					fmt.Fprintf(s.Out, "id:          %s\ntitle:       %s\nrisk:        %s\nsource:      %s\nattack:      %s\nkinds:       %s\n\n%s\n\nNext steps: %s\n",
+						d.ID, d.Title, d.Severity, d.Source, d.Technique, kindList(d), wrap(d.Description), wrap(d.Next))
+					return nil
+				}
+			}
+			return usageError("no detection %q (see entrawatch rules list)", id)
+		},
+	}
+	show.Flags().StringArrayVar(&showRules, "rules", nil, "Sigma rule file or folder to look in (repeatable)")
+	cmd.AddCommand(list, lint, show)
 	return cmd
+}
+
+func kindList(d *detect.Info) string {
+	var ks []string
+	for _, k := range d.Kinds {
+		ks = append(ks, k.String())
+	}
+	return strings.Join(ks, ", ")
+}
+
+// wrap folds text at about 80 columns.
+func wrap(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(s) {
+		if n > 0 && n+1+len(w) > 80 {
+			b.WriteByte('\n')
+			n = 0
+		} else if n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }
 
 // loadSigma loads and compiles Sigma rules.

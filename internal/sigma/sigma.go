@@ -187,3 +187,28 @@ func LoadPaths(paths []string) ([]*Rule, []Problem) {
 	}
 	return rules, probs
 }
+
+// Source returns the text of the rule's YAML document from its file.
+func Source(r *Rule) (string, error) {
+	src, err := os.ReadFile(r.File)
+	if err != nil {
+		return "", err
+	}
+	lines := strings.SplitAfter(string(src), "\n")
+	start := r.Line - 1
+	if start < 0 || start >= len(lines) {
+		start = 0
+	}
+	// The document begins at its first key; include comments right above.
+	for start > 0 && strings.HasPrefix(strings.TrimSpace(lines[start-1]), "#") {
+		start--
+	}
+	var b strings.Builder
+	for _, l := range lines[start:] {
+		if strings.TrimSpace(l) == "---" {
+			break
+		}
+		b.WriteString(l)
+	}
+	return b.String(), nil
+}
