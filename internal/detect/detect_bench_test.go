@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	_ "github.com/entrawatch/entrawatch/internal/catalog" // the built-in Sigma detections
 	"strconv"
 	"strings"
 	"testing"

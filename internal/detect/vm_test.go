@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -99,14 +98,4 @@ func TestLinuxSSHOnSyslogRows(t *testing.T) {
 			t.Errorf("%s: alerts %q, want %q", tt.js, got, tt.want)
 		}
 	}
-}
-
-func ExampleEngine() {
-	eng, _ := NewEngine(Options{Now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)})
-	var p fastjson.Parser
-	v, _ := p.Parse(`{"activityDisplayName":"Read BitLocker key","activityDateTime":"2026-11-20T08:00:00Z","initiatedBy":{"user":{"userPrincipalName":"helpdesk@contoso.com","ipAddress":"198.51.100.7"}},"targetResources":[{"displayName":"b0a1c2d3-key","type":"Other"}]}`)
-	r := &record.Record{Root: v}
-	r.Classify()
-	eng.Detect(r, func(a *alert.Alert) { fmt.Println(a.Rule, a.Severity, a.Summary) })
-	// Output: bitlocker-key-read medium helpdesk@contoso.com read BitLocker recovery key b0a1c2d3-key of device unknown from 198.51.100.7
 }

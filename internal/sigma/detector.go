@@ -17,6 +17,9 @@ type Detector struct {
 	rule   *Rule
 	match  rule.Matcher
 	fields []*record.Field
+	// Describe, when set, writes the alert's summary, entities and details
+	// instead of the generic description (the built-ins set it).
+	Describe func(r *record.Record, a *alert.Alert)
 }
 
 // Info implements detect.Detector.
@@ -31,6 +34,11 @@ func (d *Detector) Detect(r *record.Record, emit func(*alert.Alert)) {
 		return
 	}
 	a := detect.NewAlert(&d.info, r)
+	if d.Describe != nil {
+		d.Describe(r, a)
+		emit(a)
+		return
+	}
 	if d.rule.Level != "" && d.rule.Level != a.Severity.String() {
 		a.Details = append(a.Details, alert.Detail{Name: "sigma_level", Value: d.rule.Level})
 	}
@@ -151,7 +159,10 @@ func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Proble
 			Next: strings.Join(r.FalsePositives, "; "),
 		}}
 		if n, ok := r.Custom["next"]; ok {
-			d.info.Next = n
+			d.info.Next = strings.TrimSpace(n)
+		}
+		if n, ok := r.Custom["data_source"]; ok {
+			d.info.Source = n
 		}
 		for _, f := range r.Fields {
 			d.fields = append(d.fields, c.Field(f))

@@ -1,4 +1,4 @@
-package detect
+package catalog
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/record"
 	"github.com/valyala/fastjson"
 )
@@ -40,7 +41,7 @@ func FuzzDetect(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		eng, err := NewEngine(Options{Now: fuzzNow})
+		eng, err := detect.NewEngine(detect.Options{Now: fuzzNow})
 		if err != nil {
 			t.Fatal(err)
 		}
