@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/entrawatch/entrawatch/internal/catalog"
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/rule"
 	"github.com/entrawatch/entrawatch/internal/sigma"
@@ -85,7 +86,7 @@ missing search identifier…). It exits 1 when any rule cannot be used.`,
 	var showRules []string
 	show := &cobra.Command{
 		Use:   "show ID",
-		Short: "Print one detection: a built-in's catalogue entry, or a Sigma rule given with --rules",
+		Short: "Print one detection: a built-in's Sigma document or catalogue entry, or a Sigma rule given with --rules",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
@@ -101,6 +102,10 @@ missing search identifier…). It exits 1 when any rule cannot be used.`,
 						return nil
 					}
 				}
+			}
+			if src, ok := catalog.Source(id); ok {
+				fmt.Fprintf(s.Out, "# built-in detection %s (turn it off with --disable %s, or replace it with a --rules rule of the same id)\n%s", id, id, src)
+				return nil
 			}
 			for _, d := range detect.Catalogue() {
 				if d.ID == id {
