@@ -73,6 +73,7 @@ type Engine struct {
 	all       []Detector
 	byKind    [16][]Detector
 	finishers []Finisher
+	replaced  []string
 }
 
 // NewEngine compiles the built-in detections with opts.
@@ -113,8 +114,12 @@ func NewEngine(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Add adds a detector to the engine.
+// Add adds a detector to the engine. A detector with the id of one already
+// added replaces it: that is how a user's Sigma rule overrides a built-in.
 func (e *Engine) Add(d Detector) {
+	if e.Remove(d.Info().ID) {
+		e.replaced = append(e.replaced, d.Info().ID)
+	}
 	e.all = append(e.all, d)
 	for _, k := range d.Info().Kinds {
 		e.byKind[k] = append(e.byKind[k], d)
@@ -123,6 +128,39 @@ func (e *Engine) Add(d Detector) {
 		e.finishers = append(e.finishers, f)
 	}
 }
+
+// Remove takes the detector with the given id out of the engine and
+// reports whether there was one.
+func (e *Engine) Remove(id string) bool {
+	found := false
+	keep := func(ds []Detector) []Detector {
+		out := ds[:0]
+		for _, x := range ds {
+			if x.Info().ID == id {
+				found = true
+				continue
+			}
+			out = append(out, x)
+		}
+		return out
+	}
+	e.all = keep(e.all)
+	for k := range e.byKind {
+		e.byKind[k] = keep(e.byKind[k])
+	}
+	fs := e.finishers[:0]
+	for _, f := range e.finishers {
+		if d, ok := f.(Detector); ok && d.Info().ID == id {
+			continue
+		}
+		fs = append(fs, f)
+	}
+	e.finishers = fs
+	return found
+}
+
+// Replaced lists the ids of detectors that a later Add replaced.
+func (e *Engine) Replaced() []string { return e.replaced }
 
 // Detectors returns the engine's detectors in catalogue order.
 func (e *Engine) Detectors() []Detector { return e.all }

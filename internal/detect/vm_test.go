@@ -99,3 +99,21 @@ func TestLinuxSSHOnSyslogRows(t *testing.T) {
 		}
 	}
 }
+
+func TestAddReplacesByID(t *testing.T) {
+	eng, err := NewEngine(Options{Now: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(eng.Detectors())
+	repl := &staleDevice{base: base{info: Info{ID: "stale-device", Title: "mine", Kinds: kinds(record.KindDevice)}}}
+	eng.Add(repl)
+	if len(eng.Detectors()) != n || len(eng.Replaced()) != 1 {
+		t.Fatalf("detectors %d (was %d), replaced %v", len(eng.Detectors()), n, eng.Replaced())
+	}
+	for _, d := range eng.Detectors() {
+		if d.Info().ID == "stale-device" && d != Detector(repl) {
+			t.Fatal("the built-in stayed")
+		}
+	}
+}
