@@ -14,6 +14,7 @@ import (
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/format"
 	"github.com/entrawatch/entrawatch/internal/scan"
+	"github.com/entrawatch/entrawatch/internal/sigma"
 	"github.com/spf13/cobra"
 )
 
@@ -129,6 +130,7 @@ on a malformed record).`,
 			if err != nil {
 				return usageError("%v", err)
 			}
+			var sigmaDets []*sigma.Detector
 			if len(rulePaths) > 0 {
 				cfg, err := placeholderConfig(placeholders)
 				if err != nil {
@@ -141,6 +143,7 @@ on a malformed record).`,
 				for _, d := range dets {
 					eng.Add(d)
 				}
+				sigmaDets = dets
 			}
 			if len(eng.Detectors()) == 0 {
 				return usageError("no detections to run (--no-builtin without usable --rules)")
@@ -175,6 +178,13 @@ on a malformed record).`,
 			stats, runErr := scan.Run(cmd.Context(), cfg)
 			if progress && !cleared {
 				fmt.Fprint(s.Err, "\r\033[K")
+			}
+			// What correlation rules could not count (records without an
+			// event time, groups over the cap…), known once they finished.
+			for _, d := range sigmaDets {
+				for _, p := range d.Warnings() {
+					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
+				}
 			}
 			if err := w.Close(); err != nil && runErr == nil {
 				runErr = fmt.Errorf("writing alerts: %w", err)
@@ -215,7 +225,7 @@ on a malformed record).`,
 	f.IntVar(&workers, "workers", 0, "parsing goroutines (default: one per core)")
 	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
 	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
-	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections (repeatable)")
+	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections: detection and correlation rules (repeatable)")
 	f.BoolVar(&noBuiltin, "no-builtin", false, "turn the built-in detections off, so that only the --rules run")
 	f.StringArrayVar(&placeholders, "placeholder", nil, "value of a Sigma expand placeholder, as NAME=VALUE (repeatable)")
 	f.StringVar(&allowList, "allow-list", "", "file of local accounts approved to log in to VMs: lines of \"HOST ACCOUNT\" (\"*\" for every host)")

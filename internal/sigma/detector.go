@@ -11,7 +11,9 @@ import (
 	"github.com/entrawatch/entrawatch/internal/rule"
 )
 
-// Detector runs one compiled Sigma detection rule.
+// Detector runs one compiled Sigma rule: a detection rule, or a
+// correlation rule (see correlation.go), which also implements
+// detect.Finisher and raises its alerts once every record is seen.
 type Detector struct {
 	info   detect.Info
 	rule   *Rule
@@ -20,6 +22,12 @@ type Detector struct {
 	// Describe, when set, writes the alert's summary, entities and details
 	// instead of the generic description (the built-ins set it).
 	Describe func(r *record.Record, a *alert.Alert)
+	// corr is set for a correlation rule.
+	corr *correlation
+	// feeds lists the correlations without generate: true that reference
+	// this detection rule: it then raises no alerts of its own (the Sigma
+	// default), its matches only feed them.
+	feeds []string
 }
 
 // Info implements detect.Detector.
@@ -28,9 +36,30 @@ func (d *Detector) Info() *detect.Info { return &d.info }
 // Rule returns the Sigma rule the detector runs.
 func (d *Detector) Rule() *Rule { return d.rule }
 
+// IsCorrelation reports whether the detector runs a correlation rule.
+func (d *Detector) IsCorrelation() bool { return d.corr != nil }
+
+// Feeds returns the correlations that use this detection rule's matches
+// without generate: true; the rule then raises no alerts of its own.
+func (d *Detector) Feeds() []string { return d.feeds }
+
+// Warnings returns, after Finish, what a correlation could not count:
+// records without a usable event time or group-by value, groups over
+// MaxGroupEvents, records not kept for alerts.
+func (d *Detector) Warnings() []Problem {
+	if d.corr == nil {
+		return nil
+	}
+	return d.corr.warnings
+}
+
 // Detect implements detect.Detector.
 func (d *Detector) Detect(r *record.Record, emit func(*alert.Alert)) {
-	if !d.match(r) {
+	if d.corr != nil {
+		d.corr.detect(r)
+		return
+	}
+	if len(d.feeds) > 0 || !d.match(r) {
 		return
 	}
 	a := detect.NewAlert(&d.info, r)
@@ -68,7 +97,18 @@ func (d *Detector) Detect(r *record.Record, emit func(*alert.Alert)) {
 	emit(a)
 }
 
-var _ detect.Detector = (*Detector)(nil)
+// Finish implements detect.Finisher: a correlation raises its alerts,
+// sorted by time. Detection rules raise nothing here.
+func (d *Detector) Finish(emit func(*alert.Alert)) {
+	if d.corr != nil {
+		d.corr.finish(emit)
+	}
+}
+
+var (
+	_ detect.Detector = (*Detector)(nil)
+	_ detect.Finisher = (*Detector)(nil)
+)
 
 // Severity maps a Sigma level to entrawatch's three risk levels:
 // informational and low are low, critical is high.
@@ -103,12 +143,18 @@ func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Proble
 	var out []*Detector
 	var probs []Problem
 	seen := map[string]string{}
+	compiled := map[*Rule]*Detector{}
+	failed := map[*Rule]string{}
 	for _, r := range rules {
 		fail := func(line, col int, msg string) {
 			if line == 0 {
 				line, col = r.Line, 1
 			}
 			probs = append(probs, Problem{File: r.File, Line: line, Col: col, RuleID: r.Name(), Msg: msg})
+			failed[r] = msg
+		}
+		if r.Type == "correlation" {
+			continue // compiled below, once every detection rule is
 		}
 		if r.Type != "" {
 			n := r.doc.Get(r.Type)
@@ -168,6 +214,9 @@ func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Proble
 			d.fields = append(d.fields, c.Field(f))
 		}
 		out = append(out, d)
+		compiled[r] = d
 	}
-	return out, probs
+	// Correlation rules reference the rules above, from any file of the set.
+	cds, cprobs := compileCorrelations(rules, c, compiled, failed, seen)
+	return append(out, cds...), append(probs, cprobs...)
 }
