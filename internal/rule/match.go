@@ -283,7 +283,7 @@ func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
 	}
 	one := func(r *record.Record, s *fastjson.Value, i int) bool {
 		if v := get(r, s); v != nil {
-			return anyText(v, preds[i])
+			return anyText(v, preds[i]) || anyHeldElement(r, v, preds[i])
 		}
 		return f != nil && r.Each(f, fanOut[i])
 	}
@@ -324,27 +324,71 @@ func (c *Compiler) compileKeyword(k Keyword) (scoped, error) {
 		}
 		preds[i] = p
 	}
-	return func(r *record.Record, _ *fastjson.Value) bool {
-		if k.All {
+	if k.All {
+		return func(r *record.Record, _ *fastjson.Value) bool {
 			for _, p := range preds {
-				if !anyValue(r, r.Root, p, 0) {
+				if !anyValue(r.Root, p, 0) {
 					return false
 				}
 			}
 			return true
-		}
-		for _, p := range preds {
-			if anyValue(r, r.Root, p, 0) {
-				return true
+		}, nil
+	}
+	// One walk of the record tries every value.
+	pred := preds[0]
+	if len(preds) > 1 {
+		pred = func(b []byte) bool {
+			for _, p := range preds {
+				if p(b) {
+					return true
+				}
 			}
+			return false
 		}
-		return false
-	}, nil
+	}
+	return func(r *record.Record, _ *fastjson.Value) bool { return anyValue(r.Root, pred, 0) }, nil
 }
 
-// anyValue walks every scalar of v (descending into JSON held in strings)
-// and reports whether pred holds for one.
-func anyValue(r *record.Record, v *fastjson.Value, pred textPred, depth int) bool {
+// anyHeldElement reports whether pred holds for an element of an array
+// held as JSON text in a string (a Log Analytics dynamic column exported
+// as text), so that the string column matches as the array itself does.
+func anyHeldElement(r *record.Record, v *fastjson.Value, pred textPred) bool {
+	if b := heldJSON(v); len(b) == 0 || b[0] != '[' {
+		return false
+	}
+	var scratch [32]byte
+	for _, e := range r.Elements(v) {
+		if b, ok := valueText(e, scratch[:0]); ok && pred(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// heldJSON returns the text of a string value that holds a JSON object or
+// array, or nil.
+func heldJSON(v *fastjson.Value) []byte {
+	if v.Type() != fastjson.TypeString {
+		return nil
+	}
+	b, _ := v.StringBytes()
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	if len(b) < 2 || (b[0] != '{' && b[0] != '[') {
+		return nil
+	}
+	return b
+}
+
+// heldParsers parse the JSON held in strings during keyword searches.
+var heldParsers fastjson.ParserPool
+
+// anyValue walks every scalar value of v, descending into objects, arrays
+// and the JSON objects and arrays held in strings (the dynamic columns of
+// Log Analytics exports), and reports whether pred holds for one. Keys are
+// not searched, in either form.
+func anyValue(v *fastjson.Value, pred textPred, depth int) bool {
 	if v == nil || depth > 64 {
 		return false
 	}
@@ -353,7 +397,7 @@ func anyValue(r *record.Record, v *fastjson.Value, pred textPred, depth int) boo
 		o, _ := v.Object()
 		found := false
 		o.Visit(func(_ []byte, x *fastjson.Value) {
-			if !found && anyValue(r, x, pred, depth+1) {
+			if !found && anyValue(x, pred, depth+1) {
 				found = true
 			}
 		})
@@ -361,11 +405,21 @@ func anyValue(r *record.Record, v *fastjson.Value, pred textPred, depth int) boo
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		for _, x := range a {
-			if anyValue(r, x, pred, depth+1) {
+			if anyValue(x, pred, depth+1) {
 				return true
 			}
 		}
 		return false
+	case fastjson.TypeString:
+		if b := heldJSON(v); b != nil {
+			p := heldParsers.Get()
+			x, err := p.ParseBytes(b)
+			found := err == nil && anyValue(x, pred, depth+1)
+			heldParsers.Put(p)
+			if err == nil {
+				return found
+			}
+		}
 	}
 	var scratch [32]byte
 	b, ok := valueText(v, scratch[:0])

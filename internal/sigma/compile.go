@@ -1,11 +1,15 @@
 package sigma
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/entrawatch/entrawatch/internal/rule"
 	"github.com/entrawatch/entrawatch/internal/yamltree"
@@ -145,9 +149,31 @@ func resolveCond(c Cond, searches map[string]rule.Expr, names []string) (rule.Ex
 		case c.N > len(matched):
 			return rule.Const(false), nil
 		}
+		if combinations(len(matched), c.N) > maxCombinations {
+			return nil, fmt.Errorf("column %d: \"%d of %s\": too many combinations of the %d matching identifiers (more than %d)", c.Pos, c.N, c.Pattern, len(matched), maxCombinations)
+		}
 		return atLeast(c.N, matched), nil
 	}
 	return nil, fmt.Errorf("unknown condition node %T", c)
+}
+
+// maxCombinations bounds the expansion of "N of": an Or of every And of N
+// identifiers.
+const maxCombinations = 10000
+
+// combinations returns n choose k, or maxCombinations+1 when it is larger.
+func combinations(n, k int) int {
+	if k > n-k {
+		k = n - k
+	}
+	c := 1
+	for i := 1; i <= k; i++ {
+		c = c * (n - k + i) / i
+		if c > maxCombinations {
+			return maxCombinations + 1
+		}
+	}
+	return c
 }
 
 // atLeast builds "at least n of es" as an Or of And combinations.
@@ -159,7 +185,7 @@ func atLeast(n int, es []rule.Expr) rule.Expr {
 			out = append(out, rule.And(append([]rule.Expr(nil), chosen...)))
 			return
 		}
-		for i := start; i < len(es) && len(out) < 10000; i++ {
+		for i := start; i <= len(es)-(n-len(chosen)); i++ {
 			pick(i+1, append(chosen, es[i]))
 		}
 	}
@@ -213,24 +239,33 @@ func compileSearch(n *yamltree.Node, cfg Config) (rule.Expr, error) {
 
 // mods is a parsed modifier chain.
 type mods struct {
-	op                                   rule.Op
-	all, cased, exists, fieldref, expand bool
-	reFlags                              string
-	transforms                           []string // base64, base64offset, utf16le, utf16be, wide, utf16, windash
+	op                                        rule.Op
+	opName                                    string // the modifier that set op
+	all, cased, exists, fieldref, expand, neq bool
+	reFlags                                   string
+	transforms                                []string // base64, base64offset, utf16le, utf16be, wide, utf16, windash, in order
+	n                                         int      // number of modifiers
 }
 
 var knownTransforms = map[string]bool{"base64": true, "base64offset": true, "utf16le": true, "utf16be": true, "wide": true, "utf16": true, "windash": true}
 
+// reFlagNames maps the flag modifiers of re, short and long, to RE2 flags.
+var reFlagNames = map[string]string{"i": "i", "ignorecase": "i", "m": "m", "multiline": "m", "s": "s", "dotall": "s"}
+
+// timeModifiers are the Sigma 2.1 modifiers that read a date field's
+// minute, hour, day… (not supported yet).
+var timeModifiers = map[string]bool{"minute": true, "hour": true, "day": true, "week": true, "month": true, "year": true}
+
 func parseMods(key *yamltree.Node, list []string) (mods, error) {
-	m := mods{op: rule.Equals}
+	m := mods{op: rule.Equals, n: len(list)}
 	setOp := func(op rule.Op, name string) error {
 		if m.op != rule.Equals {
-			return errAt(key, "modifier %q conflicts with %q", name, m.op)
+			return errAt(key, "modifier %q conflicts with %q", name, m.opName)
 		}
-		m.op = op
+		m.op, m.opName = op, name
 		return nil
 	}
-	for i, x := range list {
+	for _, x := range list {
 		var err error
 		switch x {
 		case "contains":
@@ -241,11 +276,13 @@ func parseMods(key *yamltree.Node, list []string) (mods, error) {
 			err = setOp(rule.Suffix, x)
 		case "re":
 			err = setOp(rule.Regex, x)
-		case "i", "m", "s":
-			if m.op != rule.Regex || i == 0 {
+		case "i", "ignorecase", "m", "multiline", "s", "dotall":
+			if m.op != rule.Regex {
 				return m, errAt(key, "modifier %q is a flag of re and must follow it", x)
 			}
-			m.reFlags += x
+			if f := reFlagNames[x]; !strings.Contains(m.reFlags, f) {
+				m.reFlags += f
+			}
 		case "cidr":
 			err = setOp(rule.CIDR, x)
 		case "gt":
@@ -266,16 +303,37 @@ func parseMods(key *yamltree.Node, list []string) (mods, error) {
 			m.fieldref = true
 		case "expand":
 			m.expand = true
+		case "neq":
+			m.neq = true
 		default:
-			if knownTransforms[x] {
+			switch {
+			case knownTransforms[x]:
 				m.transforms = append(m.transforms, x)
-				continue
+			case timeModifiers[x]:
+				return m, errAt(key, "modifier %q: the Sigma 2.1 time modifiers (minute, hour, day, week, month, year) are not supported yet", x)
+			case x == "":
+				return m, errAt(key, "empty modifier in %q", key.Str)
+			default:
+				return m, errAt(key, "unknown modifier %q", x)
 			}
-			return m, errAt(key, "unknown modifier %q", x)
 		}
 		if err != nil {
 			return m, err
 		}
+	}
+	// Combinations the specification (and pySigma) refuse, or that
+	// entrawatch cannot honour: refused rather than silently ignored.
+	switch {
+	case m.exists && m.n > 1:
+		return m, errAt(key, "exists cannot be combined with other modifiers (%s)", key.Str)
+	case m.fieldref && len(m.transforms) > 0:
+		return m, errAt(key, "fieldref cannot be combined with %s", m.transforms[0])
+	case m.fieldref && m.op != rule.Equals:
+		return m, errAt(key, "fieldref cannot be combined with %s (not supported)", m.opName)
+	case m.fieldref && m.expand:
+		return m, errAt(key, "fieldref cannot be combined with expand")
+	case m.op != rule.Equals && m.op != rule.Contains && m.op != rule.Prefix && m.op != rule.Suffix && len(m.transforms) > 0:
+		return m, errAt(key, "%s cannot be combined with %s", m.opName, m.transforms[0])
 	}
 	return m, nil
 }
@@ -290,7 +348,14 @@ func compileField(key, val *yamltree.Node, cfg Config) (rule.Expr, error) {
 	}
 	if field == "" {
 		// Keywords with modifiers: "'|all': [a, b]".
-		return compileKeywords(asList(val), &m, cfg)
+		if m.exists || m.fieldref {
+			return nil, errAt(key, "%s needs a field name; keyword searches cannot use it", map[bool]string{true: "exists", false: "fieldref"}[m.exists])
+		}
+		e, err := compileKeywords(asList(val), &m, cfg)
+		if err != nil || !m.neq {
+			return e, err
+		}
+		return rule.Not{X: e}, nil
 	}
 	if m.exists {
 		if val.Kind != yamltree.Scalar || val.Type != yamltree.Bool {
@@ -327,24 +392,33 @@ func compileField(key, val *yamltree.Node, cfg Config) (rule.Expr, error) {
 		if m.fieldref {
 			var names []string
 			for _, v := range values {
+				if p := parsePattern(v.Str); p.wild() {
+					return nil, errAt(v, "field %s: fieldref names a field and cannot hold wildcards (%q)", field, v.Str)
+				}
 				names = append(names, v.Str)
 			}
 			alts = append(alts, rule.Match{Field: field, Op: rule.FieldRef, Values: names, All: m.all, Cased: m.cased})
 		} else {
-			e, err := compileValues(field, val, values, m, cfg)
+			e, err := compileValues(field, values, m, cfg)
 			if err != nil {
 				return nil, err
 			}
 			alts = append(alts, e)
 		}
 	}
-	if len(alts) == 1 {
-		return alts[0], nil
+	var e rule.Expr
+	switch {
+	case len(alts) == 1:
+		e = alts[0]
+	case m.all:
+		e = rule.And(alts)
+	default:
+		e = rule.Or(alts)
 	}
-	if m.all {
-		return rule.And(alts), nil
+	if m.neq {
+		e = rule.Not{X: e}
 	}
-	return rule.Or(alts), nil
+	return e, nil
 }
 
 func asList(n *yamltree.Node) *yamltree.Node {
@@ -357,64 +431,25 @@ func asList(n *yamltree.Node) *yamltree.Node {
 // compileValues turns the values of one field into matches: wildcards,
 // transformations and the expand placeholders are resolved here, at load
 // time, into plain operators (or regular expressions when needed).
-func compileValues(field string, at *yamltree.Node, values []*yamltree.Node, m mods, cfg Config) (rule.Expr, error) {
+func compileValues(field string, values []*yamltree.Node, m mods, cfg Config) (rule.Expr, error) {
 	// groups[i] holds the alternatives of values[i]; with |all every group
 	// must match, else any.
 	var groups [][]variant
+	total := 0
 	for _, v := range values {
-		raw := []string{v.Str}
-		if m.expand {
-			var err error
-			if raw, err = expand(v, cfg); err != nil {
-				return nil, err
-			}
+		g, err := valueVariants(v, m, cfg)
+		if err != nil {
+			return nil, errAt(v, "field %s: %s", field, err.Error())
 		}
-		var g []variant
-		for _, s := range raw {
-			switch m.op {
-			case rule.Regex:
-				flags := m.reFlags
-				if flags != "" {
-					s = "(?" + flags + ")" + s
-				}
-				if _, err := regexp.Compile(s); err != nil {
-					return nil, errAt(v, "field %s: invalid regular expression: %v", field, err)
-				}
-				g = append(g, variant{rule.Regex, s})
-				continue
-			case rule.CIDR, rule.Gt, rule.Gte, rule.Lt, rule.Lte:
-				if len(m.transforms) > 0 {
-					return nil, errAt(v, "field %s: %s cannot be combined with %s", field, m.op, strings.Join(m.transforms, ", "))
-				}
-				if _, err := rule.TextPredicate(m.op, s, false); err != nil {
-					return nil, errAt(v, "field %s: %v", field, err)
-				}
-				g = append(g, variant{m.op, s})
-				continue
-			}
-			if v.Type != yamltree.String {
-				// Numbers and booleans compare as their literal text.
-				g = append(g, variant{m.op, s})
-				continue
-			}
-			for _, t := range transformValue(s, m.transforms) {
-				g = append(g, globVariants(m.op, t, m.cased)...)
-			}
+		if total += len(g); total > maxFieldValues {
+			return nil, errAt(v, "field %s: more than %d values after modifiers and placeholders", field, maxFieldValues)
 		}
 		groups = append(groups, g)
 	}
 	toExpr := func(g []variant) rule.Expr {
-		byOp := map[rule.Op][]string{}
-		var order []rule.Op
-		for _, x := range g {
-			if _, ok := byOp[x.op]; !ok {
-				order = append(order, x.op)
-			}
-			byOp[x.op] = append(byOp[x.op], x.value)
-		}
 		var or rule.Or
-		for _, op := range order {
-			or = append(or, rule.Match{Field: field, Op: op, Values: byOp[op], Cased: m.cased || op == rule.Regex})
+		for _, x := range groupByOp(g) {
+			or = append(or, rule.Match{Field: field, Op: x.op, Values: x.values, Cased: m.cased || x.op == rule.Regex})
 		}
 		if len(or) == 1 {
 			return or[0]
@@ -435,72 +470,437 @@ func compileValues(field string, at *yamltree.Node, values []*yamltree.Node, m m
 	return toExpr(all), nil
 }
 
-// expand replaces %placeholder% values from the configuration.
-func expand(v *yamltree.Node, cfg Config) ([]string, error) {
-	s := v.Str
-	if !strings.HasPrefix(s, "%") || !strings.HasSuffix(s, "%") || len(s) < 3 {
-		return []string{s}, nil
-	}
-	name := s[1 : len(s)-1]
-	vals, ok := cfg.Placeholders[name]
-	if !ok {
-		return nil, errAt(v, "placeholder %%%s%% has no values (give them with --placeholder %s=VALUE)", name, name)
-	}
-	return vals, nil
+// opValues is one operator and the values it tests.
+type opValues struct {
+	op     rule.Op
+	values []string
 }
 
-// transformValue applies the encoding modifiers in order.
-func transformValue(s string, ts []string) []string {
-	vals := []string{s}
-	for _, t := range ts {
-		var next []string
-		for _, v := range vals {
-			switch t {
-			case "base64":
-				next = append(next, base64.StdEncoding.EncodeToString([]byte(v)))
-			case "base64offset":
-				next = append(next, base64Offsets(v)...)
-			case "utf16le", "wide":
-				next = append(next, utf16Bytes(v, false, false))
-			case "utf16be":
-				next = append(next, utf16Bytes(v, true, false))
-			case "utf16":
-				next = append(next, utf16Bytes(v, false, true))
-			case "windash":
-				next = append(next, windash(v)...)
-			}
+// groupByOp gathers variants by operator, in order of first use, without
+// repeated values.
+func groupByOp(vs []variant) []opValues {
+	var out []opValues
+	seen := map[variant]bool{}
+	for _, x := range vs {
+		if seen[x] {
+			continue
 		}
-		vals = next
-	}
-	return vals
-}
-
-// base64Offsets returns the three encodings of s at byte offsets 0, 1 and
-// 2 of a base64 stream, trimmed to the characters that do not depend on
-// the surrounding bytes (as the Sigma specification defines it).
-func base64Offsets(s string) []string {
-	start := []int{0, 2, 3}
-	end := []int{0, 3, 2} // characters to trim at the end, by (len+i)%3
-	var out []string
-	for i := 0; i < 3; i++ {
-		enc := base64.StdEncoding.EncodeToString(append(make([]byte, i), s...))
-		enc = strings.TrimRight(enc, "=")
-		cut := end[(len(s)+i)%3]
-		lo, hi := start[i], len(enc)-cut
-		if hi < lo {
-			hi = lo
+		seen[x] = true
+		i := slices.IndexFunc(out, func(o opValues) bool { return o.op == x.op })
+		if i < 0 {
+			out = append(out, opValues{op: x.op})
+			i = len(out) - 1
 		}
-		out = append(out, enc[lo:hi])
+		out[i].values = append(out[i].values, x.value)
 	}
 	return out
 }
 
-func utf16Bytes(s string, bigEndian, bom bool) string {
-	u := utf16.Encode([]rune(s))
-	b := make([]byte, 0, 2*len(u)+2)
-	if bom {
-		b = append(b, 0xff, 0xfe)
+// maxVariants bounds what one value may expand to (placeholders, windash,
+// base64offset), maxFieldValues what the values of one field or keyword
+// list may (YAML aliases can repeat a value many times).
+const (
+	maxVariants    = 4096
+	maxFieldValues = 16384
+)
+
+// valueVariants compiles one value of a field or keyword search into the
+// operators and values it stands for. Errors are *compileError at v.
+func valueVariants(v *yamltree.Node, m mods, cfg Config) ([]variant, error) {
+	switch m.op {
+	case rule.Regex:
+		s := v.Str
+		if m.expand {
+			var err error
+			if s, err = expandRegex(v, cfg); err != nil {
+				return nil, err
+			}
+		}
+		if m.reFlags != "" {
+			s = "(?" + m.reFlags + ")" + s
+		}
+		if _, err := regexp.Compile(s); err != nil {
+			return nil, errAt(v, "invalid regular expression: %v", err)
+		}
+		return []variant{{rule.Regex, s}}, nil
+	case rule.CIDR, rule.Gt, rule.Gte, rule.Lt, rule.Lte:
+		raw := []string{v.Str}
+		if m.expand {
+			ps, err := expandPatterns(v, cfg)
+			if err != nil {
+				return nil, err
+			}
+			raw = raw[:0]
+			for _, p := range ps {
+				if p.wild() {
+					return nil, errAt(v, "%s cannot take a wildcard (%q)", m.opName, v.Str)
+				}
+				raw = append(raw, p.plain())
+			}
+		}
+		var out []variant
+		for _, s := range raw {
+			if _, err := rule.TextPredicate(m.op, s, false); err != nil {
+				return nil, errAt(v, "%v", err)
+			}
+			out = append(out, variant{m.op, s})
+		}
+		return out, nil
 	}
+	var ps []pattern
+	switch {
+	case v.Type != yamltree.String:
+		// Numbers and booleans compare as their literal text.
+		ps = []pattern{{{lit: v.Str}}}
+	case m.expand:
+		var err error
+		if ps, err = expandPatterns(v, cfg); err != nil {
+			return nil, err
+		}
+	default:
+		ps = []pattern{parsePattern(v.Str)}
+	}
+	for _, t := range m.transforms {
+		var next []pattern
+		for _, p := range ps {
+			q, err := transform(t, p)
+			if err != nil {
+				return nil, errAt(v, "%v", err)
+			}
+			next = append(next, q...)
+		}
+		if len(next) > maxVariants {
+			return nil, errAt(v, "%s makes more than %d values of %q", t, maxVariants, v.Str)
+		}
+		ps = next
+	}
+	out := make([]variant, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, p.variant(m.op, m.cased))
+	}
+	return out, nil
+}
+
+// A pattern is a Sigma string value: literal text, the wildcards * and ?,
+// and the dash class windash leaves when it has too many dashes to spell
+// out every combination.
+type pattern []piece
+
+type piece struct {
+	lit  string
+	kind byte // 0: literal; '*', '?'; 'd': any windash dash
+}
+
+// dashes are the characters windash puts in place of a dash or slash.
+var dashes = []string{"-", "/", "\u2013", "\u2014", "\u2015"}
+
+func (p pattern) addLit(s string) pattern {
+	if s == "" {
+		return p
+	}
+	if n := len(p); n > 0 && p[n-1].kind == 0 {
+		p[n-1].lit += s
+		return p
+	}
+	return append(p, piece{lit: s})
+}
+
+// wild reports whether the pattern holds anything but literal text.
+func (p pattern) wild() bool {
+	for _, x := range p {
+		if x.kind != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// plain returns the literal text of a pattern without wildcards.
+func (p pattern) plain() string {
+	var b strings.Builder
+	for _, x := range p {
+		b.WriteString(x.lit)
+	}
+	return b.String()
+}
+
+// parsePattern reads a Sigma value: * and ? are wildcards; \*, \? and \\
+// stand for the character itself; any other backslash is plain.
+func parsePattern(s string) pattern {
+	var p pattern
+	var b strings.Builder
+	flush := func() {
+		p = p.addLit(b.String())
+		b.Reset()
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s) && (s[i+1] == '*' || s[i+1] == '?' || s[i+1] == '\\'):
+			b.WriteByte(s[i+1])
+			i++
+		case c == '*' || c == '?':
+			flush()
+			p = append(p, piece{kind: c})
+		default:
+			b.WriteByte(c)
+		}
+	}
+	flush()
+	return p
+}
+
+// variant turns a pattern into the operator that tests it: plain text when
+// it has no wildcard, startswith/endswith/contains when * stands only at
+// its ends, else a regular expression.
+func (p pattern) variant(op rule.Op, cased bool) variant {
+	// The operators are wildcards at the ends, as the specification
+	// defines them.
+	lead := op == rule.Contains || op == rule.Suffix
+	trail := op == rule.Contains || op == rule.Prefix
+	for len(p) > 0 && p[0].kind == '*' {
+		p, lead = p[1:], true
+	}
+	for len(p) > 0 && p[len(p)-1].kind == '*' {
+		p, trail = p[:len(p)-1], true
+	}
+	if len(p) == 0 && (lead || trail) {
+		// "*" alone: any text.
+		return variant{rule.Contains, ""}
+	}
+	if !p.wild() {
+		lit := p.plain()
+		switch {
+		case lead && trail:
+			return variant{rule.Contains, lit}
+		case lead:
+			return variant{rule.Suffix, lit}
+		case trail:
+			return variant{rule.Prefix, lit}
+		}
+		return variant{rule.Equals, lit}
+	}
+	re := "(?s)"
+	if !cased {
+		re = "(?si)"
+	}
+	if !lead {
+		re += "^"
+	}
+	re += p.regexBody()
+	if !trail {
+		re += "$"
+	}
+	return variant{rule.Regex, re}
+}
+
+// regexBody returns the regular expression of a pattern, unanchored.
+func (p pattern) regexBody() string {
+	var b strings.Builder
+	for _, x := range p {
+		switch x.kind {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case 'd':
+			b.WriteString("(?:")
+			for i, d := range dashes {
+				if i > 0 {
+					b.WriteByte('|')
+				}
+				b.WriteString(regexp.QuoteMeta(d))
+			}
+			b.WriteString(")")
+		default:
+			b.WriteString(regexp.QuoteMeta(x.lit))
+		}
+	}
+	return b.String()
+}
+
+// variant is one operator and value a Sigma value compiles to.
+type variant struct {
+	op    rule.Op
+	value string
+}
+
+// placeholder finds the %name% placeholder at s[i:], returning its name and
+// length.
+func placeholder(s string, i int) (string, int) {
+	if s[i] != '%' {
+		return "", 0
+	}
+	for j := i + 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '%':
+			if j == i+1 {
+				return "", 0
+			}
+			return s[i+1 : j], j + 1 - i
+		case c == '_' || c == '-' || c == '.' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
+		default:
+			return "", 0
+		}
+	}
+	return "", 0
+}
+
+// expandSegments splits a value with the expand modifier into literal text
+// (with \% unescaped) and the values of its placeholders, and returns
+// every combination of them: lit maps literal text, ph each placeholder
+// value, join a combination.
+func expandSegments[T any](v *yamltree.Node, cfg Config, lit func(string) T, ph func(string) T, join func([]T) T) ([]T, error) {
+	s := v.Str
+	var segs [][]T
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			segs = append(segs, []T{lit(b.String())})
+			b.Reset()
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && s[i+1] == '%' {
+			b.WriteByte('%')
+			i++
+			continue
+		}
+		name, n := placeholder(s, i)
+		if n == 0 {
+			b.WriteByte(s[i])
+			continue
+		}
+		vals, ok := cfg.Placeholders[name]
+		if !ok || len(vals) == 0 {
+			return nil, errAt(v, "placeholder %%%s%% has no values (give them with --placeholder %s=VALUE)", name, name)
+		}
+		flush()
+		var alts []T
+		for _, x := range vals {
+			alts = append(alts, ph(x))
+		}
+		segs = append(segs, alts)
+		i += n - 1
+	}
+	flush()
+	combos := [][]T{nil}
+	for _, seg := range segs {
+		if len(combos)*len(seg) > maxVariants {
+			return nil, errAt(v, "placeholders make more than %d values of %q", maxVariants, s)
+		}
+		var next [][]T
+		for _, c := range combos {
+			for _, x := range seg {
+				next = append(next, append(c[:len(c):len(c)], x))
+			}
+		}
+		combos = next
+	}
+	out := make([]T, len(combos))
+	for i, c := range combos {
+		out[i] = join(c)
+	}
+	return out, nil
+}
+
+// expandPatterns resolves the placeholders of a value: each placeholder
+// value is itself a Sigma value (with wildcards).
+func expandPatterns(v *yamltree.Node, cfg Config) ([]pattern, error) {
+	return expandSegments(v, cfg, parsePattern, parsePattern, func(ps []pattern) pattern {
+		var out pattern
+		for _, p := range ps {
+			for _, x := range p {
+				if x.kind == 0 {
+					out = out.addLit(x.lit)
+				} else {
+					out = append(out, x)
+				}
+			}
+		}
+		return out
+	})
+}
+
+// expandRegex resolves the placeholders of a regular expression: their
+// values are inserted as Sigma values (wildcards become .* and .), in one
+// alternation.
+func expandRegex(v *yamltree.Node, cfg Config) (string, error) {
+	alts, err := expandSegments(v, cfg, func(s string) string { return s }, func(s string) string {
+		return "(?:" + parsePattern(s).regexBody() + ")"
+	}, func(ss []string) string { return strings.Join(ss, "") })
+	if err != nil {
+		return "", err
+	}
+	if len(alts) == 1 {
+		return alts[0], nil
+	}
+	return "(?:" + strings.Join(alts, "|") + ")", nil
+}
+
+// transform applies one encoding modifier to a pattern. The UTF-16 ones
+// encode the text and keep the wildcards; base64 and base64offset need a
+// value without wildcards (as pySigma does).
+func transform(t string, p pattern) ([]pattern, error) {
+	switch t {
+	case "windash":
+		return windash(p), nil
+	case "utf16le", "wide", "utf16be", "utf16":
+		var out pattern
+		if t == "utf16" {
+			out = out.addLit("\xff\xfe")
+		}
+		for _, x := range p {
+			if x.kind != 0 {
+				out = append(out, x)
+				continue
+			}
+			out = out.addLit(utf16Bytes(x.lit, t == "utf16be"))
+		}
+		return []pattern{out}, nil
+	case "base64", "base64offset":
+		if p.wild() {
+			return nil, fmt.Errorf("%s cannot encode a value with wildcards", t)
+		}
+		if t == "base64" {
+			return []pattern{{{lit: base64.StdEncoding.EncodeToString([]byte(p.plain()))}}}, nil
+		}
+		var out []pattern
+		for _, s := range base64Offsets([]byte(p.plain())) {
+			out = append(out, pattern{{lit: s}})
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("base64offset: the value is too short to encode")
+		}
+		return out, nil
+	}
+	return []pattern{p}, nil
+}
+
+// base64Offsets returns the encodings of b at byte offsets 0, 1 and 2 of a
+// base64 stream, without the characters that depend on the bytes around
+// it, as pySigma computes them: encode i spaces then b, drop the first 0,
+// 2 or 3 characters (those of the spaces) and the last 0, 3 or 2 (the
+// padded end) as (len(b)+i) mod 3 is 0, 1 or 2. Empty results (values of
+// one or two bytes) are left out.
+func base64Offsets(b []byte) []string {
+	start := [3]int{0, 2, 3}
+	cut := [3]int{0, 3, 2}
+	var out []string
+	for i := 0; i < 3; i++ {
+		enc := base64.StdEncoding.EncodeToString(append(bytes.Repeat([]byte{' '}, i), b...))
+		lo, hi := start[i], len(enc)-cut[(len(b)+i)%3]
+		if hi > lo {
+			out = append(out, enc[lo:hi])
+		}
+	}
+	return out
+}
+
+func utf16Bytes(s string, bigEndian bool) string {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 0, 2*len(u))
 	for _, x := range u {
 		if bigEndian {
 			b = append(b, byte(x>>8), byte(x))
@@ -511,145 +911,89 @@ func utf16Bytes(s string, bigEndian, bom bool) string {
 	return string(b)
 }
 
-// windash returns s with each dash that starts a word replaced by every
-// character Windows accepts there.
-func windash(s string) []string {
-	dashes := []string{"-", "/", "\u2013", "\u2014", "\u2015"}
-	out := []string{s}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '-' || (i > 0 && s[i-1] != ' ') {
+// maxWindash is the number of dashes windash spells out in every
+// combination (5^4 values); beyond it, the value becomes one regular
+// expression with a class for each dash.
+const maxWindash = 4
+
+// windash replaces each - or / that starts a word (as pySigma finds them,
+// \B[-/]\b: after a non-word character or the start of the text, before a
+// word character) with every dash Windows accepts: -, /, en dash, em dash
+// and horizontal bar. Text on either side of a wildcard counts as a start
+// or an end.
+func windash(p pattern) []pattern {
+	type pos struct{ piece, at int }
+	var at []pos
+	for i, x := range p {
+		if x.kind != 0 {
 			continue
 		}
-		var next []string
-		for _, v := range out {
-			for _, d := range dashes {
-				// the byte index i is stable only for the first variant;
-				// rebuild from the original position in each variant.
-				next = append(next, replaceDashAt(v, s, i, d))
+		s := x.lit
+		for j := 0; j < len(s); j++ {
+			if s[j] != '-' && s[j] != '/' {
+				continue
 			}
+			if j > 0 {
+				if r, _ := utf8.DecodeLastRuneInString(s[:j]); isWordRune(r) {
+					continue
+				}
+			}
+			if r, _ := utf8.DecodeRuneInString(s[j+1:]); j+1 >= len(s) || !isWordRune(r) {
+				continue
+			}
+			at = append(at, pos{i, j})
 		}
-		out = next
 	}
-	return dedupe(out)
-}
-
-// replaceDashAt replaces, in v, the dash at the i-th byte of the original
-// s (variants differ from s only in earlier dashes).
-func replaceDashAt(v, s string, i int, d string) string {
-	offset := len(v) - len(s)
-	// Earlier replacements changed lengths before i; count them.
-	j := i + offset
-	for j > 0 && j < len(v) && v[j] != '-' {
-		j--
+	if len(at) == 0 {
+		return []pattern{p}
 	}
-	if j < 0 || j >= len(v) || v[j] != '-' {
-		return v
-	}
-	return v[:j] + d + v[j+1:]
-}
-
-func dedupe(s []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range s {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
+	// split rebuilds p with the dash at each position replaced by choose(k).
+	split := func(choose func(k int) piece) pattern {
+		var out pattern
+		k := 0
+		for i, x := range p {
+			if x.kind != 0 {
+				out = append(out, x)
+				continue
+			}
+			last := 0
+			for ; k < len(at) && at[k].piece == i; k++ {
+				out = out.addLit(x.lit[last:at[k].at])
+				if c := choose(k); c.kind != 0 {
+					out = append(out, c)
+				} else {
+					out = out.addLit(c.lit)
+				}
+				last = at[k].at + 1
+			}
+			out = out.addLit(x.lit[last:])
 		}
+		return out
+	}
+	if len(at) > maxWindash {
+		return []pattern{split(func(int) piece { return piece{kind: 'd'} })}
+	}
+	n := 1
+	for range at {
+		n *= len(dashes)
+	}
+	out := make([]pattern, 0, n)
+	for c := 0; c < n; c++ {
+		out = append(out, split(func(k int) piece {
+			x := c
+			for ; k > 0; k-- {
+				x /= len(dashes)
+			}
+			return piece{lit: dashes[x%len(dashes)]}
+		}))
 	}
 	return out
 }
 
-// globVariants turns a Sigma value with * and ? wildcards (escaped with
-// \) into operators: plain text when it has none, prefix/suffix/contains
-// when the wildcards only stand at the ends, a regular expression
-// otherwise.
-func globVariants(op rule.Op, s string, cased bool) []variant {
-	lit, hasWild := unescape(s)
-	if !hasWild {
-		return []variant{{op, lit}}
-	}
-	// Fast forms: "*x*", "x*", "*x" with no other wildcard.
-	inner := s
-	lead := strings.HasPrefix(inner, "*")
-	if lead {
-		inner = inner[1:]
-	}
-	trail := strings.HasSuffix(inner, "*") && !strings.HasSuffix(inner, `\*`)
-	if trail {
-		inner = inner[:len(inner)-1]
-	}
-	if l, w := unescape(inner); !w {
-		switch {
-		case op == rule.Equals && lead && trail, op == rule.Contains:
-			return []variant{{rule.Contains, l}}
-		case op == rule.Equals && trail && !lead, op == rule.Prefix && !lead:
-			return []variant{{rule.Prefix, l}}
-		case op == rule.Equals && lead && !trail, op == rule.Suffix && !trail:
-			return []variant{{rule.Suffix, l}}
-		}
-	}
-	re := globRegex(s)
-	switch op {
-	case rule.Equals:
-		re = "^" + re + "$"
-	case rule.Prefix:
-		re = "^" + re
-	case rule.Suffix:
-		re = re + "$"
-	}
-	if cased {
-		re = "(?s)" + re
-	} else {
-		re = "(?is)" + re
-	}
-	return []variant{{rule.Regex, re}}
-}
-
-// variant is one operator and value a Sigma value compiles to.
-type variant struct {
-	op    rule.Op
-	value string
-}
-
-// unescape resolves Sigma escapes and reports whether unescaped wildcards
-// remain.
-func unescape(s string) (string, bool) {
-	var b strings.Builder
-	wild := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s) && (s[i+1] == '*' || s[i+1] == '?' || s[i+1] == '\\'):
-			b.WriteByte(s[i+1])
-			i++
-		case c == '*' || c == '?':
-			wild = true
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), wild
-}
-
-func globRegex(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s) && (s[i+1] == '*' || s[i+1] == '?' || s[i+1] == '\\'):
-			b.WriteString(regexp.QuoteMeta(string(s[i+1])))
-			i++
-		case c == '*':
-			b.WriteString(".*")
-		case c == '?':
-			b.WriteString(".")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	return b.String()
+// isWordRune reports whether r is a word character of a regular expression
+// (\w as Python reads it in text: letters, digits and _).
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r)
 }
 
 // compileKeywords compiles a keyword list (any of them, or all with |all).
@@ -661,43 +1005,44 @@ func compileKeywords(n *yamltree.Node, m *mods, cfg Config) (rule.Expr, error) {
 			mm.op = rule.Contains
 		}
 	}
-	var or rule.Or
-	var and rule.And
+	if len(n.Items) == 0 {
+		return nil, errAt(n, "empty list of keywords")
+	}
+	var groups [][]variant
+	total := 0
 	for _, it := range n.Items {
 		if it.Kind != yamltree.Scalar {
 			return nil, errAt(it, "a keyword must be a scalar, found %s", it.Describe())
 		}
-		var vs []variant
-		if mm.op == rule.Regex {
-			s := it.Str
-			if mm.reFlags != "" {
-				s = "(?" + mm.reFlags + ")" + s
-			}
-			if _, err := regexp.Compile(s); err != nil {
-				return nil, errAt(it, "invalid regular expression: %v", err)
-			}
-			vs = []variant{{rule.Regex, s}}
-		} else {
-			for _, t := range transformValue(it.Str, mm.transforms) {
-				vs = append(vs, globVariants(mm.op, t, mm.cased)...)
-			}
+		g, err := valueVariants(it, mm, cfg)
+		if err != nil {
+			return nil, err
 		}
-		var alts rule.Or
-		for _, v := range vs {
-			alts = append(alts, rule.Keyword{Op: v.op, Values: []string{v.value}, Cased: mm.cased || v.op == rule.Regex})
+		if total += len(g); total > maxFieldValues {
+			return nil, errAt(it, "more than %d keywords after modifiers and placeholders", maxFieldValues)
 		}
-		var e rule.Expr = alts
-		if len(alts) == 1 {
-			e = alts[0]
-		}
-		or = append(or, e)
-		and = append(and, e)
+		groups = append(groups, g)
 	}
-	if mm.all {
+	toExpr := func(g []variant) rule.Expr {
+		var or rule.Or
+		for _, x := range groupByOp(g) {
+			or = append(or, rule.Keyword{Op: x.op, Values: x.values, Cased: mm.cased || x.op == rule.Regex})
+		}
+		if len(or) == 1 {
+			return or[0]
+		}
+		return or
+	}
+	if mm.all && len(groups) > 1 {
+		var and rule.And
+		for _, g := range groups {
+			and = append(and, toExpr(g))
+		}
 		return and, nil
 	}
-	if len(or) == 1 {
-		return or[0], nil
+	var all []variant
+	for _, g := range groups {
+		all = append(all, g...)
 	}
-	return or, nil
+	return toExpr(all), nil
 }
