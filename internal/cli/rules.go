@@ -118,7 +118,7 @@ missing search identifier…). It exits 1 when any rule cannot be used.`,
 		},
 	}
 	show.Flags().StringArrayVar(&showRules, "rules", nil, "Sigma rule file or folder to look in (repeatable)")
-	cmd.AddCommand(list, lint, show)
+	cmd.AddCommand(list, lint, show, newRulesTestCmd(s))
 	return cmd
 }
 
