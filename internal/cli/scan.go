@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,7 @@ func newScanCmd(s Streams) *cobra.Command {
 		maxRecord, workers, year                     int
 		disable, allow, rulePaths, placeholders      []string
 		noBuiltin                                    bool
+		cpuProfile                                   string
 		allowList                                    string
 	)
 	cmd := &cobra.Command{
@@ -175,6 +177,17 @@ on a malformed record).`,
 					fmt.Fprintf(s.Err, "\r\033[K%.1f MB read, %d records, %.0f records/s", float64(b)/1e6, n, float64(n)/el.Seconds())
 				}
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return usageError("--cpuprofile: %v", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return usageError("--cpuprofile: %v", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			stats, runErr := scan.Run(cmd.Context(), cfg)
 			if progress && !cleared {
 				fmt.Fprint(s.Err, "\r\033[K")
@@ -226,6 +239,8 @@ on a malformed record).`,
 	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
 	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
 	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections: detection and correlation rules (repeatable)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file (for go tool pprof)")
+	_ = f.MarkHidden("cpuprofile")
 	f.BoolVar(&noBuiltin, "no-builtin", false, "turn the built-in detections off, so that only the --rules run")
 	f.StringArrayVar(&placeholders, "placeholder", nil, "value of a Sigma expand placeholder, as NAME=VALUE (repeatable)")
 	f.StringVar(&allowList, "allow-list", "", "file of local accounts approved to log in to VMs: lines of \"HOST ACCOUNT\" (\"*\" for every host)")
