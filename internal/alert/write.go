@@ -3,7 +3,6 @@ package alert
 import (
 	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -93,7 +92,7 @@ func AppendJSON(b []byte, a *Alert) []byte {
 	switch {
 	case len(a.Record) == 0:
 		b = append(b, "null"...)
-	case json.Valid(a.Record) && utf8.Valid(a.Record):
+	case jsonenc.ValidParsed(a.Record):
 		b = append(b, a.Record...)
 	default:
 		// The parser accepts what strict JSON does not (raw control

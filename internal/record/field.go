@@ -11,6 +11,7 @@ import (
 // case-insensitively) or an array index (negative counts from the end).
 type segment struct {
 	key   string
+	alt   string // key with its first letter's case flipped (camelCase <-> PascalCase)
 	index int
 	isIdx bool
 }
@@ -194,26 +195,26 @@ func parsePath(s string) path {
 		case s[0] == '[':
 			end := strings.IndexByte(s, ']')
 			if end < 0 {
-				p = append(p, segment{key: s})
+				p = append(p, keySeg(s))
 				return p
 			}
 			inner := s[1:end]
 			s = s[end+1:]
 			if len(inner) >= 2 && (inner[0] == '"' || inner[0] == '\'') {
-				p = append(p, segment{key: inner[1 : len(inner)-1]})
+				p = append(p, keySeg(inner[1:len(inner)-1]))
 				continue
 			}
 			if n, err := strconv.Atoi(inner); err == nil {
 				p = append(p, segment{index: n, isIdx: true})
 			} else {
-				p = append(p, segment{key: inner})
+				p = append(p, keySeg(inner))
 			}
 		default:
 			end := strings.IndexAny(s, ".[")
 			if end < 0 {
 				end = len(s)
 			}
-			p = append(p, segment{key: s[:end]})
+			p = append(p, keySeg(s[:end]))
 			s = s[end:]
 		}
 	}
@@ -278,7 +279,7 @@ func (r *Record) walk(v *fastjson.Value, p path) *fastjson.Value {
 				return nil
 			}
 			o, _ := v.Object()
-			v = GetFold(o, s.key)
+			v = getSeg(o, s)
 		case fastjson.TypeArray:
 			if !s.isIdx {
 				return nil
@@ -436,7 +437,7 @@ func (r *Record) walkEach(v *fastjson.Value, p path, depth int, fn func(*fastjso
 				return false
 			}
 			o, _ := v.Object()
-			v = GetFold(o, s.key)
+			v = getSeg(o, s)
 		case fastjson.TypeArray:
 			a, _ := v.Array()
 			if !s.isIdx {
@@ -463,4 +464,36 @@ func (r *Record) walkEach(v *fastjson.Value, p path, depth int, fn func(*fastjso
 		}
 	}
 	return fn(v)
+}
+
+// keySeg makes a key segment with its alternative spelling: rules name
+// fields the Log Analytics way (ResourceDisplayName) and Graph writes them
+// camelCase (resourceDisplayName), or the other way round; trying both
+// exact spellings spares most case-insensitive scans.
+func keySeg(k string) segment {
+	seg := segment{key: k}
+	if k != "" {
+		c := k[0]
+		switch {
+		case 'a' <= c && c <= 'z':
+			seg.alt = string(c-'a'+'A') + k[1:]
+		case 'A' <= c && c <= 'Z':
+			seg.alt = string(c-'A'+'a') + k[1:]
+		}
+	}
+	return seg
+}
+
+// getSeg looks a segment's key up in o: exactly, then in its alternative
+// spelling, then ignoring case.
+func getSeg(o *fastjson.Object, s segment) *fastjson.Value {
+	if v := o.Get(s.key); v != nil {
+		return v
+	}
+	if s.alt != "" {
+		if v := o.Get(s.alt); v != nil {
+			return v
+		}
+	}
+	return GetFold(o, s.key)
 }

@@ -18,13 +18,15 @@ type textPred func(b []byte) bool
 
 // valueText returns the text of a scalar value (strings unquoted once,
 // numbers by their literal, booleans as true/false) and whether it has one.
-func valueText(v *fastjson.Value, scratch []byte) ([]byte, bool) {
+func valueText(v *fastjson.Value, _ []byte) ([]byte, bool) {
 	switch v.Type() {
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
 		return record.Unquote(b), true
 	case fastjson.TypeNumber:
-		return v.MarshalTo(scratch[:0]), true
+		// Only numbers need their literal written out (an allocation); the
+		// common case, strings, reads the parser's bytes in place.
+		return v.MarshalTo(nil), true
 	case fastjson.TypeTrue:
 		return []byte("true"), true
 	case fastjson.TypeFalse:
@@ -41,12 +43,11 @@ func anyText(v *fastjson.Value, pred textPred) bool {
 	if v == nil {
 		return false
 	}
-	var scratch [32]byte
 	switch v.Type() {
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		for _, e := range a {
-			if b, ok := valueText(e, scratch[:0]); ok && pred(b) {
+			if b, ok := valueText(e, nil); ok && pred(b) {
 				return true
 			}
 		}
@@ -54,7 +55,7 @@ func anyText(v *fastjson.Value, pred textPred) bool {
 	case fastjson.TypeObject:
 		return pred(v.MarshalTo(nil))
 	}
-	b, ok := valueText(v, scratch[:0])
+	b, ok := valueText(v, nil)
 	return ok && pred(b)
 }
 
@@ -356,9 +357,8 @@ func anyHeldElement(r *record.Record, v *fastjson.Value, pred textPred) bool {
 	if b := heldJSON(v); len(b) == 0 || b[0] != '[' {
 		return false
 	}
-	var scratch [32]byte
 	for _, e := range r.Elements(v) {
-		if b, ok := valueText(e, scratch[:0]); ok && pred(b) {
+		if b, ok := valueText(e, nil); ok && pred(b) {
 			return true
 		}
 	}
@@ -421,7 +421,6 @@ func anyValue(v *fastjson.Value, pred textPred, depth int) bool {
 			}
 		}
 	}
-	var scratch [32]byte
-	b, ok := valueText(v, scratch[:0])
+	b, ok := valueText(v, nil)
 	return ok && pred(b)
 }
