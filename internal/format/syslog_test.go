@@ -176,3 +176,47 @@ func FuzzJournaldReader(f *testing.F) {
 		})
 	})
 }
+
+// authLog builds an auth.log of n lines: SSH logins (Entra and local, with
+// the module's verdicts), PAM sessions, failures and cron noise.
+func authLog(n int) []byte {
+	var b strings.Builder
+	lines := []string{
+		"Nov 20 09:14:56 vm-lnx-%02d aad_certhandler[3915]: Version: 1.0.015570001; user: local%d",
+		"Nov 20 09:14:56 vm-lnx-%02d aad_certhandler[3915]: User 'local%d' is not a Microsoft Entra user; returning empty result.",
+		"Nov 20 09:15:00 vm-lnx-%02d sshd[3909]: Accepted publickey for local%d from 203.0.113.45 port 53582 ssh2: RSA SHA256:MiROf6f9u1w8J+46AXR1WmPjDhNWJEoXp4HMm9lvJAQ",
+		"Nov 20 09:15:00 vm-lnx-%02d sshd[3909]: pam_unix(sshd:session): session opened for user local%d by (uid=0)",
+		"Nov 20 09:31:13 vm-lnx-%02d sshd[4011]: Accepted publickey for user%d@contoso.com from 198.51.100.23 port 40022 ssh2: RSA SHA256:Zb4vKq0bQd5uQ6oYkq1bTqQ7m8n3X0Wz8VqkJk2cY1E",
+		"Nov 20 09:40:02 vm-lnx-%02d sshd[4100]: Failed password for root from 192.0.2.200 port 51123 ssh2 (attempt %d)",
+		"Nov 20 09:41:01 vm-lnx-%02d CRON[4200]: pam_unix(cron:session): session opened for user root(uid=0) by root(uid=%d)",
+		"Nov 20 09:41:01 vm-lnx-%02d systemd-logind[612]: New session %d of user root.",
+	}
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, lines[i%len(lines)]+"\n", i%50, i)
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkSyslogReader measures auth.log lines per second through the
+// syslog reader (parsing, module pairing, record building).
+func BenchmarkSyslogReader(b *testing.B) {
+	const n = 20000
+	data := authLog(n)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		got := 0
+		err := Syslog{}.Split(ctx, "auth.log", strings.NewReader(string(data)), Options{Year: 2026}, func(it *Item) error {
+			if it.Err != nil {
+				return it.Err
+			}
+			got++
+			return nil
+		})
+		if err != nil || got != n {
+			b.Fatalf("%d lines, %v", got, err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "lines/s")
+}
