@@ -2,10 +2,8 @@ package cli
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,25 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// parseDays reads a duration written as Go duration ("2160h") or in days
-// ("90d", "90").
-func parseDays(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	if d, ok := strings.CutSuffix(t, "d"); ok {
-		t = d
-	}
-	if n, err := strconv.Atoi(t); err == nil {
-		if n < 0 || int64(n) > math.MaxInt64/int64(24*time.Hour) {
-			return 0, fmt.Errorf("%q is out of range", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (use days such as 90d, or a Go duration such as 2160h)", s)
-	}
-	return d, nil
-}
 
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
@@ -106,7 +85,7 @@ on a malformed record).`,
 				}
 				opts.Now = t.UTC()
 			}
-			d, err := parseDays(staleAfter)
+			d, err := detect.ParseDays(staleAfter)
 			if err != nil {
 				return usageError("--stale-after: %v", err)
 			}

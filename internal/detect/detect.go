@@ -6,6 +6,8 @@ package detect
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +66,26 @@ type Options struct {
 // MinStaleAfter is the shortest StaleAfter accepted: Entra updates a
 // device's activity timestamp only every 14±5 days.
 const MinStaleAfter = 21 * 24 * time.Hour
+
+// ParseDays reads a duration in days ("90d", "90") or as a Go duration
+// ("2160h"), as --stale-after takes it.
+func ParseDays(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(t, "d"); ok {
+		t = d
+	}
+	if n, err := strconv.Atoi(t); err == nil {
+		if n < 0 || int64(n) > math.MaxInt64/int64(24*time.Hour) {
+			return 0, fmt.Errorf("%q is out of range", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use days such as 90d, or a Go duration such as 2160h)", s)
+	}
+	return d, nil
+}
 
 // DefaultStaleAfter is the default inactivity period of a stale device.
 const DefaultStaleAfter = 90 * 24 * time.Hour

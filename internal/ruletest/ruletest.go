@@ -278,25 +278,6 @@ func (l *loader) timeValue(n *yamltree.Node, what string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// parseDays reads a duration in days ("90d", "90") or as a Go duration
-// ("2160h"), as scan --stale-after does.
-func parseDays(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	if d, ok := strings.CutSuffix(t, "d"); ok {
-		t = d
-	}
-	if n, err := strconv.Atoi(t); err == nil {
-		if n < 0 || int64(n) > math.MaxInt64/int64(24*time.Hour) {
-			return 0, fmt.Errorf("%q is out of range", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (use days such as 90d, or a Go duration such as 2160h)", s)
-	}
-	return d, nil
-}
 
 var settingKeys = []string{"now", "stale_after", "year", "disable", "allow"}
 
@@ -309,7 +290,7 @@ func (l *loader) settings(m *yamltree.Node, s *Settings) {
 	}
 	if n := m.Get("stale_after"); n != nil {
 		if v, ok := l.str(n, "stale_after"); ok {
-			d, err := parseDays(v)
+			d, err := detect.ParseDays(v)
 			switch {
 			case err != nil:
 				l.errorf(n, "stale_after: %v", err)

@@ -446,28 +446,37 @@ func compileValues(field string, values []*yamltree.Node, m mods, cfg Config) (r
 		}
 		groups = append(groups, g)
 	}
+	return combine(groups, m.all, func(op rule.Op, values []string) rule.Expr {
+		return rule.Match{Field: field, Op: op, Values: values, Cased: m.cased || op == rule.Regex}
+	}), nil
+}
+
+// combine builds the expression of value groups: each group's variants
+// joined by "or" (one match per operator), the groups joined by "and" with
+// |all, else all variants by "or".
+func combine(groups [][]variant, all bool, match func(op rule.Op, values []string) rule.Expr) rule.Expr {
 	toExpr := func(g []variant) rule.Expr {
 		var or rule.Or
 		for _, x := range groupByOp(g) {
-			or = append(or, rule.Match{Field: field, Op: x.op, Values: x.values, Cased: m.cased || x.op == rule.Regex})
+			or = append(or, match(x.op, x.values))
 		}
 		if len(or) == 1 {
 			return or[0]
 		}
 		return or
 	}
-	if m.all && len(groups) > 1 {
+	if all && len(groups) > 1 {
 		var and rule.And
 		for _, g := range groups {
 			and = append(and, toExpr(g))
 		}
-		return and, nil
+		return and
 	}
-	var all []variant
+	var flat []variant
 	for _, g := range groups {
-		all = append(all, g...)
+		flat = append(flat, g...)
 	}
-	return toExpr(all), nil
+	return toExpr(flat)
 }
 
 // opValues is one operator and the values it tests.
@@ -1023,26 +1032,7 @@ func compileKeywords(n *yamltree.Node, m *mods, cfg Config) (rule.Expr, error) {
 		}
 		groups = append(groups, g)
 	}
-	toExpr := func(g []variant) rule.Expr {
-		var or rule.Or
-		for _, x := range groupByOp(g) {
-			or = append(or, rule.Keyword{Op: x.op, Values: x.values, Cased: mm.cased || x.op == rule.Regex})
-		}
-		if len(or) == 1 {
-			return or[0]
-		}
-		return or
-	}
-	if mm.all && len(groups) > 1 {
-		var and rule.And
-		for _, g := range groups {
-			and = append(and, toExpr(g))
-		}
-		return and, nil
-	}
-	var all []variant
-	for _, g := range groups {
-		all = append(all, g...)
-	}
-	return toExpr(all), nil
+	return combine(groups, mm.all, func(op rule.Op, values []string) rule.Expr {
+		return rule.Keyword{Op: op, Values: values, Cased: mm.cased || op == rule.Regex}
+	}), nil
 }
