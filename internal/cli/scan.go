@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	if !ok {

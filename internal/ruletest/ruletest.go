@@ -278,7 +278,6 @@ func (l *loader) timeValue(n *yamltree.Node, what string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-
 var settingKeys = []string{"now", "stale_after", "year", "disable", "allow"}
 
 // settings reads the settings keys of m into s.
