@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Input is one file (or standard input) to read.
@@ -102,7 +104,10 @@ type Opened struct {
 	// Head holds the first bytes of the content, for sniffing.
 	Head []byte
 	// Gzip is true when the input was gzip-compressed.
-	Gzip   bool
+	Gzip bool
+	// UTF16 is true when the input was UTF-16 (with a byte-order mark) and
+	// is read transcoded to UTF-8.
+	UTF16  bool
 	closer func() error
 	// Counter counts the compressed bytes read, for progress.
 	Counter *Counter
@@ -183,8 +188,88 @@ func Open(in Input) (*Opened, error) {
 	if bytes.HasPrefix(head, []byte("\xef\xbb\xbf")) {
 		b.Discard(3)
 		head = head[3:]
+	} else if len(head) >= 2 && (head[0] == 0xff && head[1] == 0xfe || head[0] == 0xfe && head[1] == 0xff) {
+		// UTF-16 with a byte-order mark, as Windows PowerShell's Out-File
+		// writes by default: read it as UTF-8 like everything else.
+		be := head[0] == 0xfe
+		b.Discard(2)
+		o.UTF16 = true
+		b = bufio.NewReaderSize(&utf16Reader{r: b, be: be}, headSize)
+		head, _ = b.Peek(headSize)
 	}
 	o.Head = head
 	o.Reader = b
 	return o, nil
+}
+
+// utf16Reader transcodes UTF-16 to UTF-8. Unpaired surrogates and an odd
+// last byte become U+FFFD.
+type utf16Reader struct {
+	r       *bufio.Reader
+	be      bool
+	pending []byte
+	held    int32 // a high surrogate waiting for its pair, or -1
+	err     error
+	started bool
+}
+
+func (u *utf16Reader) Read(p []byte) (int, error) {
+	if !u.started {
+		u.held, u.started = -1, true
+	}
+	n := 0
+	for n < len(p) {
+		if len(u.pending) > 0 {
+			c := copy(p[n:], u.pending)
+			u.pending = u.pending[c:]
+			n += c
+			continue
+		}
+		if u.err != nil {
+			break
+		}
+		var pair [2]byte
+		m, err := io.ReadFull(u.r, pair[:])
+		if err != nil {
+			u.err = err
+			if err == io.ErrUnexpectedEOF || m == 1 {
+				u.err = io.EOF
+				u.pending = utf8.AppendRune(u.pending[:0], utf8.RuneError)
+			}
+			if u.held >= 0 {
+				u.pending = append(utf8.AppendRune(nil, utf8.RuneError), u.pending...)
+				u.held = -1
+			}
+			continue
+		}
+		c := rune(pair[0]) | rune(pair[1])<<8
+		if u.be {
+			c = rune(pair[1]) | rune(pair[0])<<8
+		}
+		var out []byte
+		switch {
+		case u.held >= 0 && 0xdc00 <= c && c < 0xe000:
+			out = utf8.AppendRune(nil, utf16.DecodeRune(rune(u.held), c))
+			u.held = -1
+		case 0xd800 <= c && c < 0xdc00:
+			if u.held >= 0 {
+				out = utf8.AppendRune(nil, utf8.RuneError)
+			}
+			u.held = int32(c)
+		default:
+			if u.held >= 0 {
+				out = utf8.AppendRune(nil, utf8.RuneError)
+				u.held = -1
+			}
+			if 0xdc00 <= c && c < 0xe000 {
+				c = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, c)
+		}
+		u.pending = out
+	}
+	if n == 0 && u.err != nil {
+		return 0, u.err
+	}
+	return n, nil
 }
