@@ -230,23 +230,6 @@ func (b *base) newAlert(r *record.Record, summary string) *alert.Alert {
 	return a
 }
 
-// matchDetector is a stateless detection: a compiled condition plus the
-// function that describes a matching record.
-type matchDetector struct {
-	base
-	match    rule.Matcher
-	describe func(r *record.Record, a *alert.Alert)
-}
-
-func (m *matchDetector) Detect(r *record.Record, emit func(*alert.Alert)) {
-	if !m.match(r) {
-		return
-	}
-	a := m.newAlert(r, "")
-	m.describe(r, a)
-	emit(a)
-}
-
 // kinds is shorthand for a kind list.
 func kinds(k ...record.Kind) []record.Kind { return k }
 
@@ -258,4 +241,3 @@ func orUnknown(s string) string {
 	return s
 }
 
-var _ Detector = (*matchDetector)(nil)
