@@ -46,14 +46,26 @@ func NewRoot(s Streams) *cobra.Command {
 		Use:   "entrawatch",
 		Short: "Security operations for devices in Microsoft Entra ID",
 		Long: `entrawatch finds the device threats of Microsoft's "security operations for devices"
-guide in Entra ID logs: devices registered or joined without MFA, changes to the
-device registration policy, a tenant that does not require MFA to register devices,
-sign-ins from non-compliant and unknown devices, stale devices, BitLocker key reads
-and users added to Global Administrator or the device administrator roles.
+guide: devices registered or joined without MFA, changes to the device registration
+policy, a tenant that does not require MFA to register devices, sign-ins from
+non-compliant and unknown devices, stale devices, BitLocker key reads, users added to
+Global Administrator or the device administrator roles, and non-Entra accounts signing
+in to Linux VMs over SSH and to Windows VMs over RDP.
 
-It reads Microsoft Graph JSON, Azure Monitor diagnostic-settings records (Event Hubs
-and storage-account exports), Log Analytics exports (JSON and CSV) and the Entra
-portal's CSV and JSON downloads, sniffing the format of each file.`,
+It reads Microsoft Graph JSON, Azure Monitor diagnostic-settings records (Event Hubs and
+storage-account exports), Log Analytics exports (JSON and CSV), the Entra portal's CSV and
+JSON downloads, Linux auth.log/secure and journald exports, and Windows Security events
+(EVTX, XML, and the JSON of Winlogbeat, NXLog, evtx_dump and Log Analytics), sniffing the
+format of each file. Sigma rules (detection and correlation) run beside the built-in
+detections with scan --rules.
+
+  entrawatch scan PATH...      find the threats in exported logs
+  entrawatch rules list        the detection catalogue
+  entrawatch rules lint PATH   check Sigma rules
+  entrawatch rules test FILE   run rule unit tests
+
+Documentation: README.md and docs/ (rules, formats, sigma, rule tests, deployment,
+performance).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,

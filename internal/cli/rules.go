@@ -16,7 +16,7 @@ import (
 func newRulesCmd(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "Inspect the detection catalogue",
+		Short: "List, show, lint and test detections (built-in and Sigma)",
 	}
 	var out string
 	list := &cobra.Command{
