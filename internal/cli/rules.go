@@ -58,31 +58,45 @@ func newRulesCmd(s Streams) *cobra.Command {
 	}
 	list.Flags().StringVarP(&out, "output", "o", "table", "table, markdown or json")
 	var placeholders []string
+	var noFieldCheck bool
 	lint := &cobra.Command{
 		Use:   "lint PATH...",
 		Short: "Check Sigma rules and report every one that cannot be used",
 		Long: `Lint loads Sigma rule files and folders as scan --rules does and prints, for each
 rule that cannot be used, its file, line, column and the reason (an unknown
 modifier, a logsource entrawatch reads no records of, a condition naming a
-missing search identifier…). It exits 1 when any rule cannot be used.`,
+missing search identifier, a filter naming an unknown rule…).
+
+It also warns, with the file, line and column, about each field that no record
+kind of the rule's logsource carries in any format entrawatch reads (with the
+closest known field), and about a value compared as text with a field that
+holds an object (Status: 'Success' where Status is {errorCode, …}). Such a
+rule still loads and runs, since a tenant may add fields; --no-field-check
+skips this check.
+
+It exits 1 when any problem or warning is reported.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := placeholderConfig(placeholders)
 			if err != nil {
 				return usageError("--placeholder: %v", err)
 			}
-			dets, probs := loadSigma(args, cfg)
+			dets, probs, warns := loadSigmaChecked(args, cfg, !noFieldCheck)
 			for _, p := range probs {
 				fmt.Fprintln(s.Out, p.Error())
 			}
-			fmt.Fprintf(s.Err, "%d rules usable, %d problems\n", len(dets), len(probs))
-			if len(probs) > 0 {
+			for _, w := range warns {
+				fmt.Fprintln(s.Out, w.Warning())
+			}
+			fmt.Fprintf(s.Err, "%d rules usable, %d problems, %d warnings\n", len(dets), len(probs), len(warns))
+			if len(probs) > 0 || len(warns) > 0 {
 				return &ExitError{Code: 1}
 			}
 			return nil
 		},
 	}
 	lint.Flags().StringArrayVar(&placeholders, "placeholder", nil, "value of a Sigma expand placeholder, as NAME=VALUE (repeatable)")
+	lint.Flags().BoolVar(&noFieldCheck, "no-field-check", false, "do not warn about fields that no record kind of a rule's logsource carries")
 	var showRules []string
 	show := &cobra.Command{
 		Use:   "show ID",
@@ -150,9 +164,20 @@ func wrap(s string) string {
 
 // loadSigma loads and compiles Sigma rules.
 func loadSigma(paths []string, cfg sigma.Config) ([]*sigma.Detector, []sigma.Problem) {
+	dets, probs, _ := loadSigmaChecked(paths, cfg, false)
+	return dets, probs
+}
+
+// loadSigmaChecked loads and compiles Sigma rules and, with fieldCheck,
+// also returns the field check's warnings (sigma.CheckFields).
+func loadSigmaChecked(paths []string, cfg sigma.Config, fieldCheck bool) ([]*sigma.Detector, []sigma.Problem, []sigma.Problem) {
 	rules, probs := sigma.LoadPaths(paths)
 	dets, cprobs := sigma.Compile(rules, rule.NewCompiler(), cfg)
-	return dets, append(probs, cprobs...)
+	var warns []sigma.Problem
+	if fieldCheck {
+		warns = sigma.CheckFields(rules)
+	}
+	return dets, append(probs, cprobs...), warns
 }
 
 // placeholderConfig reads NAME=VALUE placeholder values.

@@ -116,8 +116,12 @@ on a malformed record).`,
 				if err != nil {
 					return usageError("--placeholder: %v", err)
 				}
-				dets, probs := loadSigma(rulePaths, cfg)
+				dets, probs, warns := loadSigmaChecked(rulePaths, cfg, true)
 				for _, p := range probs {
+					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
+				}
+				// Fields no record carries: the rules still run.
+				for _, p := range warns {
 					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
 				}
 				for _, d := range dets {
@@ -216,7 +220,7 @@ on a malformed record).`,
 	f.IntVar(&workers, "workers", 0, "parsing goroutines (default: one per core)")
 	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
 	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
-	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections: detection and correlation rules (repeatable)")
+	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections: detection, correlation and filter rules (repeatable)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file (for go tool pprof)")
 	_ = f.MarkHidden("cpuprofile")
 	f.BoolVar(&noBuiltin, "no-builtin", false, "turn the built-in detections off, so that only the --rules run")

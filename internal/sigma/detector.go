@@ -145,6 +145,10 @@ func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Proble
 	seen := map[string]string{}
 	compiled := map[*Rule]*Detector{}
 	failed := map[*Rule]string{}
+	// Filter rules (filter.go) are resolved first: each detection rule
+	// they name gets their conditions ANDed into its own.
+	filters, fprobs := compileFilters(rules, cfg)
+	probs = append(probs, fprobs...)
 	for _, r := range rules {
 		fail := func(line, col int, msg string) {
 			if line == 0 {
@@ -153,8 +157,8 @@ func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Proble
 			probs = append(probs, Problem{File: r.File, Line: line, Col: col, RuleID: r.Name(), Msg: msg})
 			failed[r] = msg
 		}
-		if r.Type == "correlation" {
-			continue // compiled below, once every detection rule is
+		if r.Type == "correlation" || r.Type == "filter" {
+			continue // correlations are compiled below, once every detection rule is; filters above
 		}
 		if r.Type != "" {
 			n := r.doc.Get(r.Type)
@@ -188,6 +192,9 @@ func Compile(rules []*Rule, c *rule.Compiler, cfg Config) ([]*Detector, []Proble
 			}
 			fail(line, col, err.Error())
 			continue
+		}
+		if fs := filters[r]; len(fs) > 0 {
+			expr = rule.And(append([]rule.Expr{expr}, fs...))
 		}
 		m, err := c.Compile(expr)
 		if err != nil {
