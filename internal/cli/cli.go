@@ -60,12 +60,13 @@ format of each file. Sigma rules (detection and correlation) run beside the buil
 detections with scan --rules.
 
   entrawatch scan PATH...      find the threats in exported logs
+  entrawatch query 'KQL' PATH  run a Kusto query over the same logs
   entrawatch rules list        the detection catalogue
   entrawatch rules lint PATH   check Sigma rules
   entrawatch rules test FILE   run rule unit tests
 
-Documentation: README.md and docs/ (rules, formats, sigma, rule tests, deployment,
-performance).`,
+Documentation: README.md and docs/ (rules, formats, sigma, rule tests, kql,
+deployment, performance).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -76,7 +77,7 @@ performance).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
-	root.AddCommand(newScanCmd(s), newRulesCmd(s))
+	root.AddCommand(newScanCmd(s), newRulesCmd(s), newQueryCmd(s))
 	return root
 }
 

@@ -194,6 +194,7 @@ func (p *parser) operator() (Operator, error) {
 	case "parse":
 		return p.parseOp(t)
 	case "union":
+		p.i-- // union() reads the keyword itself
 		u, err := p.union()
 		if err != nil {
 			return nil, err
