@@ -44,7 +44,7 @@ func TestQueryErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"query", "SigninLogs | parse Identity with a '@' b", f}, "query: 1:14: operator parse is not supported"},
+		{[]string{"query", "SigninLogs | parse Identity with a '@' b:guid", f}, "query: 1:14: parse column type guid is not supported"},
 		{[]string{"query", "SigninLogs |\n where Identity has", f}, "query: 2:"},
 		{[]string{"query", "SigninLogs"}, "at least one PATH is required"},
 		{[]string{"query"}, "a query is required"},

@@ -2,6 +2,8 @@ package kql
 
 import (
 	"fmt"
+	"maps"
+	"regexp"
 	"strings"
 )
 
@@ -42,11 +44,26 @@ func refuse(p Pos, format string, args ...any) error {
 // Check walks the query once and refuses, with its position, anything the
 // evaluator does not implement: a query either runs exactly or not at all.
 func Check(q *Query) error {
-	c := &checker{tabLets: map[string]bool{}}
-	for _, l := range q.Lets {
+	c := &checker{tabLets: map[string]bool{}, funcs: map[string]*Func{}}
+	if err := c.lets(q.Lets); err != nil {
+		return err
+	}
+	return c.tabular(q.Body)
+}
+
+type checker struct {
+	tabLets map[string]bool
+	funcs   map[string]*Func
+}
+
+func (c *checker) lets(lets []*Let) error {
+	for _, l := range lets {
+		// A let sees the names defined before it, not itself.
 		switch {
 		case l.Func != nil:
-			return refuse(l.Pos, "let %s: user-defined function", l.Name)
+			if err := c.function(l.Func, l.Pos); err != nil {
+				return err
+			}
 		case l.Scalar != nil:
 			if err := c.expr(l.Scalar, false); err != nil {
 				return err
@@ -57,19 +74,89 @@ func Check(q *Query) error {
 			}
 		}
 		c.tabLets[l.Name] = l.Tabular.Source != nil
+		delete(c.funcs, strings.ToLower(l.Name))
+		if l.Func != nil {
+			c.funcs[strings.ToLower(l.Name)] = l.Func
+		}
 	}
-	return c.tabular(q.Body)
+	return nil
 }
 
-type checker struct {
-	tabLets map[string]bool
+// function checks a user-defined function's body, its tabular parameters
+// known as tables. A function is known only after its definition: it
+// cannot call itself.
+func (c *checker) function(f *Func, pos Pos) error {
+	in := &checker{tabLets: maps.Clone(c.tabLets), funcs: maps.Clone(c.funcs)}
+	for _, p := range f.Params {
+		if !p.Tabular && !knownType(p.Type) {
+			return refuse(pos, "parameter type %s", p.Type)
+		}
+		if p.Default != nil {
+			if err := c.expr(p.Default, false); err != nil {
+				return err
+			}
+		}
+		in.tabLets[p.Name] = p.Tabular
+		delete(in.funcs, strings.ToLower(p.Name))
+	}
+	if err := in.lets(f.Lets); err != nil {
+		return err
+	}
+	if f.Scalar != nil {
+		return in.expr(f.Scalar, false)
+	}
+	return in.tabular(f.Tabular)
+}
+
+// userCall checks the arguments of a call of a user-defined function;
+// skip is 1 for invoke, whose first parameter is the piped table.
+func (c *checker) userCall(name string, f *Func, args []Expr, p Pos, skip int) error {
+	req := 0
+	for _, prm := range f.Params {
+		if prm.Default == nil {
+			req++
+		}
+	}
+	if len(args)+skip < req || len(args)+skip > len(f.Params) {
+		return &Error{p, fmt.Sprintf("%s() takes %d to %d arguments, not %d", name, req-skip, len(f.Params)-skip, len(args))}
+	}
+	for i, a := range args {
+		if f.Params[i+skip].Tabular {
+			if err := c.tabArg(a); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.expr(a, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tabArg checks a tabular argument: (T | …) or a table or tabular let name.
+func (c *checker) tabArg(e Expr) error {
+	switch x := e.(type) {
+	case *TabularExpr:
+		return c.tabular(x.Tabular)
+	case *Ident:
+		return c.tabular(Tabular{Pos: x.Pos, Source: &TableRef{Pos: x.Pos, Name: x.Name}})
+	}
+	return &Error{e.Position(), "expected a tabular expression"}
 }
 
 func (c *checker) tabular(t Tabular) error {
 	switch s := t.Source.(type) {
 	case *TableRef:
 		if s.Call {
-			return refuse(s.Pos, "function call %s()", s.Name)
+			f := c.funcs[strings.ToLower(s.Name)]
+			if f == nil || f.Tabular.Source == nil {
+				return refuse(s.Pos, "function call %s()", s.Name)
+			}
+			if err := c.userCall(s.Name, f, s.Args, s.Pos, 0); err != nil {
+				return err
+			}
+			break
 		}
 		switch {
 		case c.tabLets[s.Name]:
@@ -131,6 +218,12 @@ func knownType(t string) bool {
 func (c *checker) assigns(as []Assign, agg bool) error {
 	for _, a := range as {
 		if len(a.Tup) > 0 {
+			// Name the function first: it is what is missing.
+			if call, ok := a.Expr.(*Call); ok {
+				if err := c.expr(call, agg); err != nil {
+					return err
+				}
+			}
 			return refuse(a.Pos, "tuple assignment (%s)", strings.Join(a.Tup, ", "))
 		}
 		if err := c.expr(a.Expr, agg); err != nil {
@@ -216,16 +309,70 @@ func (c *checker) op(op Operator) error {
 	case *UnionOp:
 		return c.union(o.Union)
 	case *MvApply:
-		return refuse(o.Pos, "operator mv-apply")
+		for _, col := range o.Columns {
+			if col.Type != "" && !knownType(col.Type) {
+				return refuse(o.Pos, "mv-apply to typeof(%s)", col.Type)
+			}
+			if col.Name == "" {
+				return refuse(o.Pos, "mv-apply of an unnamed expression")
+			}
+			if err := c.expr(col.Expr, false); err != nil {
+				return err
+			}
+		}
+		for _, op := range o.Body.Ops {
+			if err := c.op(op); err != nil {
+				return err
+			}
+		}
+		return nil
 	case *ParseOp:
-		return refuse(o.Pos, "operator parse")
+		for _, p := range o.Parts {
+			if p.IsCol && p.Column != "" {
+				if _, ok := parseTypes[p.Type]; !ok {
+					return refuse(o.Pos, "parse column type %s", p.Type)
+				}
+			}
+		}
+		if _, err := regexp.Compile(parsePattern(o)); err != nil {
+			return &Error{o.Pos, "parse: invalid pattern: " + err.Error()}
+		}
+		return c.expr(o.Expr, false)
 	case *Invoke:
-		return refuse(o.Pos, "operator invoke")
+		f := c.funcs[strings.ToLower(o.Call.Name)]
+		if f == nil || f.Tabular.Source == nil || len(f.Params) == 0 || !f.Params[0].Tabular {
+			return refuse(o.Pos, "invoke %s()", o.Call.Name)
+		}
+		return c.userCall(o.Call.Name, f, o.Call.Args, o.Call.Pos, 1)
 	}
 	return fmt.Errorf("unknown operator %T", op)
 }
 
 func (c *checker) call(e *Call, agg bool) error {
+	if f := c.funcs[strings.ToLower(e.Name)]; f != nil {
+		if f.Scalar == nil {
+			return refuse(e.Pos, "tabular function %s() as a scalar", e.Name)
+		}
+		return c.userCall(e.Name, f, e.Args, e.Pos, 0)
+	}
+	switch e.Name {
+	case "toscalar":
+		if len(e.Args) != 1 {
+			return &Error{e.Pos, "toscalar() takes 1 argument"}
+		}
+		return c.tabArg(e.Args[0])
+	case "extract":
+		if len(e.Args) == 4 {
+			if t := typeArg(e.Args[3]); t == "" || !knownType(t) {
+				return refuse(e.Args[3].Position(), "extract() type other than typeof(scalar type)")
+			}
+			e = &Call{Pos: e.Pos, Name: e.Name, Args: e.Args[:3]}
+		}
+	case "case":
+		if len(e.Args)%2 == 0 {
+			return &Error{e.Pos, "case() takes predicate, value pairs and a default"}
+		}
+	}
 	n, ok := aggFuncs[e.Name]
 	if !ok || !agg {
 		if ok {
@@ -240,7 +387,7 @@ func (c *checker) call(e *Call, agg bool) error {
 		return &Error{e.Pos, fmt.Sprintf("%s() takes %s arguments, not %d", e.Name, argCount(n), len(e.Args))}
 	}
 	for _, a := range e.Args {
-		if _, ok := a.(*Star); ok && (e.Name == "arg_max" || e.Name == "arg_min" || e.Name == "any" || e.Name == "take_any") {
+		if _, ok := a.(*Star); ok && (e.Name == "arg_max" || e.Name == "arg_min" || e.Name == "argmax" || e.Name == "argmin" || e.Name == "any" || e.Name == "take_any") {
 			continue
 		}
 		if err := c.expr(a, false); err != nil {

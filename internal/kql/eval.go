@@ -69,10 +69,13 @@ type evaluator struct {
 	db      *DB
 	now     time.Time
 	lets    map[string]Value
-	tabLets map[string]Tabular
-	cache   map[string]*Table
+	tabLets map[string]*tabBinding
 	lits    map[*Lit]Value
 	regexes map[string]*regexp.Regexp
+	funcs   map[string]*funcBinding
+	// subs caches the tables of subqueries in expressions ((T | …) in in
+	// and toscalar): they do not depend on the row.
+	subs map[*TabularExpr]*Table
 }
 
 // Run checks and evaluates a query.
@@ -80,21 +83,11 @@ func Run(q *Query, db *DB) (*Table, error) {
 	if err := Check(q); err != nil {
 		return nil, err
 	}
-	ev := &evaluator{db: db, now: db.ReferenceTime(), lets: map[string]Value{}, tabLets: map[string]Tabular{},
-		cache: map[string]*Table{}, lits: map[*Lit]Value{}, regexes: map[string]*regexp.Regexp{}}
-	for _, l := range q.Lets {
-		if l.Scalar != nil {
-			v, err := ev.eval(l.Scalar, nil)
-			if err != nil {
-				return nil, err
-			}
-			ev.lets[l.Name] = v
-			delete(ev.tabLets, l.Name)
-			continue
-		}
-		ev.tabLets[l.Name] = l.Tabular
-		delete(ev.lets, l.Name)
-		delete(ev.cache, l.Name)
+	ev := &evaluator{db: db, now: db.ReferenceTime(), lets: map[string]Value{}, tabLets: map[string]*tabBinding{},
+		lits: map[*Lit]Value{}, regexes: map[string]*regexp.Regexp{}}
+	ev.funcs = map[string]*funcBinding{}
+	if err := ev.bindLets(q.Lets); err != nil {
+		return nil, err
 	}
 	return ev.tabular(q.Body)
 }
@@ -115,16 +108,11 @@ func (ev *evaluator) tabular(t Tabular) (*Table, error) {
 func (ev *evaluator) source(s Source) (*Table, error) {
 	switch s := s.(type) {
 	case *TableRef:
-		if tl, ok := ev.tabLets[s.Name]; ok {
-			if t, ok := ev.cache[s.Name]; ok {
-				return t, nil
-			}
-			t, err := ev.tabular(tl)
-			if err != nil {
-				return nil, err
-			}
-			ev.cache[s.Name] = t
-			return t, nil
+		if s.Call {
+			return ev.callTabular(s.Name, s.Args, nil, s.Pos)
+		}
+		if b, ok := ev.tabLets[s.Name]; ok {
+			return b.get()
 		}
 		if t, ok := ev.db.Tables[canonicalTable(s.Name)]; ok {
 			return t, nil
@@ -374,6 +362,12 @@ func (ev *evaluator) op(op Operator, t *Table) (*Table, error) {
 		return ev.mvExpand(o, t)
 	case *UnionOp:
 		return ev.union(t, o.Union)
+	case *Invoke:
+		return ev.callTabular(o.Call.Name, o.Call.Args, t, o.Pos)
+	case *MvApply:
+		return ev.mvApply(o, t)
+	case *ParseOp:
+		return ev.parseText(o, t)
 	}
 	return nil, fmt.Errorf("operator %T is not evaluated", op)
 }
@@ -545,17 +539,32 @@ func (ev *evaluator) union(first *Table, u *Union) (*Table, error) {
 		}
 		tabs = append(tabs, t)
 	}
+	return mergeTables(tabs, u.Kind == "inner"), nil
+}
+
+// mergeTables unions tables by column name (missing columns null; a
+// column of different types becomes dynamic); inner keeps only the columns
+// every table has.
+func mergeTables(tabs []*Table, inner bool) *Table {
 	out := &Table{}
+	typed := map[string]bool{} // the type comes from a table with rows
 	for _, t := range tabs {
 		for _, c := range t.Columns {
-			if i := out.index(c.Name); i < 0 {
+			i := out.index(c.Name)
+			switch {
+			case i < 0:
 				out.Columns = append(out.Columns, c)
-			} else if out.Columns[i].Type != c.Type {
+				typed[c.Name] = len(t.Rows) > 0
+			case len(t.Rows) == 0 || out.Columns[i].Type == c.Type:
+			case !typed[c.Name]:
+				out.Columns[i].Type = c.Type
+				typed[c.Name] = true
+			default:
 				out.Columns[i].Type = "dynamic"
 			}
 		}
 	}
-	if u.Kind == "inner" {
+	if inner {
 		var keep []Column
 		for _, c := range out.Columns {
 			all := true
@@ -583,5 +592,5 @@ func (ev *evaluator) union(first *Table, u *Union) (*Table, error) {
 			out.Rows = append(out.Rows, nr)
 		}
 	}
-	return out, nil
+	return out
 }

@@ -630,11 +630,17 @@ func (ev *evaluator) in(x *In, r *row) (Value, error) {
 	}
 	var items []Value
 	for _, e := range x.List {
-		if t, ok := e.(*TabularExpr); ok {
-			tab, err := ev.tabular(t.Tabular)
-			if err != nil {
+		var tab *Table
+		if id, ok := e.(*Ident); ok && ev.isTabularName(id.Name, r) {
+			if tab, err = ev.tabLets[id.Name].get(); err != nil {
 				return Null, err
 			}
+		} else if t, ok := e.(*TabularExpr); ok {
+			if tab, err = ev.subquery(t); err != nil {
+				return Null, err
+			}
+		}
+		if tab != nil {
 			for _, rw := range tab.Rows {
 				if len(rw) > 0 {
 					items = append(items, rw[0])
@@ -687,4 +693,17 @@ func (ev *evaluator) in(x *In, r *row) (Value, error) {
 		}
 	}
 	return Bool(neg), nil
+}
+
+// isTabularName reports whether name, where a scalar is expected, names a
+// tabular let (not shadowed by a column or a scalar let).
+func (ev *evaluator) isTabularName(name string, r *row) bool {
+	if r != nil && r.t.index(name) >= 0 {
+		return false
+	}
+	if _, ok := ev.lets[name]; ok {
+		return false
+	}
+	_, ok := ev.tabLets[name]
+	return ok
 }

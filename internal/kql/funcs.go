@@ -12,6 +12,9 @@ import (
 )
 
 func (ev *evaluator) call(x *Call, r *row) (Value, error) {
+	if f := ev.funcs[strings.ToLower(x.Name)]; f != nil {
+		return ev.callScalar(x, f, r)
+	}
 	// lazily evaluated
 	switch x.Name {
 	case "iff", "iif":
@@ -34,9 +37,32 @@ func (ev *evaluator) call(x *Call, r *row) (Value, error) {
 			}
 		}
 		return Null, nil
+	case "case":
+		for i := 0; i+1 < len(x.Args); i += 2 {
+			c, err := ev.eval(x.Args[i], r)
+			if err != nil {
+				return c, err
+			}
+			if c.True() {
+				return ev.eval(x.Args[i+1], r)
+			}
+		}
+		return ev.eval(x.Args[len(x.Args)-1], r)
+	case "toscalar":
+		t, err := ev.tabArg(x.Args[0], r)
+		if err != nil {
+			return Null, err
+		}
+		if len(t.Rows) == 0 || len(t.Columns) == 0 {
+			return Null, nil
+		}
+		return t.Rows[0][0], nil
 	}
 	args := make([]Value, len(x.Args))
 	for i, a := range x.Args {
+		if x.Name == "extract" && i == 3 {
+			continue
+		}
 		v, err := ev.eval(a, r)
 		if err != nil {
 			return v, err
@@ -176,6 +202,9 @@ func (ev *evaluator) call(x *Call, r *row) (Value, error) {
 		return castTo(a, x.Name), nil
 	case "bin", "floor":
 		return bin(a, args[1], x.Pos)
+	}
+	if v, ok, err := ev.call2(x, args); ok {
+		return v, err
 	}
 	return Null, refuse(x.Pos, "function %s()", x.Name)
 }

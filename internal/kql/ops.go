@@ -2,7 +2,37 @@ package kql
 
 import (
 	"fmt"
+	"math"
+	"sort"
 )
+
+// aggAliases are other spellings of aggregations.
+var aggAliases = map[string]string{"argmax": "arg_max", "argmin": "arg_min"}
+
+// limitArg is the index of the size limit argument of the aggregations
+// that have one.
+var limitArg = map[string]int{"make_set": 1, "make_list": 1, "make_bag": 1, "make_set_if": 2, "make_list_if": 2}
+
+func init() {
+	for k, v := range map[string][2]int{"argmax": {2, -1}, "argmin": {2, -1}, "stdev": {1, 1}, "variance": {1, 1},
+		"dcountif": {2, 3}, "sumif": {2, 2}, "make_set_if": {2, 3}, "make_list_if": {2, 3}, "make_bag": {1, 2},
+		"percentile": {2, 2}} {
+		aggFuncs[k] = v
+	}
+}
+
+// percentile is the exact nearest-rank percentile of the values (the
+// smallest value with at least p% of the values at or below it).
+func percentile(nums []float64, p float64) Value {
+	if len(nums) == 0 {
+		return Null
+	}
+	s := append([]float64(nil), nums...)
+	sort.Float64s(s)
+	k := int(math.Ceil(p/100*float64(len(s)))) - 1
+	k = max(0, min(k, len(s)-1))
+	return Real(s[k])
+}
 
 // aggregator accumulates one aggregation of one group.
 type aggregator struct {
@@ -16,6 +46,10 @@ type aggregator struct {
 	best  Value
 	row   []Value
 	limit int64
+	nums  []float64
+	sumSq float64
+	bag   *Obj
+	pct   float64
 }
 
 type aggSpec struct {
@@ -35,7 +69,14 @@ func aggName(name string, a Assign, call *Call, n *int) string {
 		arg = columnName(call.Args[0])
 	}
 	prefix := map[string]string{"count": "count_", "countif": "countif_", "dcount": "dcount_", "sum": "sum_",
-		"min": "min_", "max": "max_", "avg": "avg_", "make_set": "set_", "make_list": "list_", "any": "any_", "take_any": "any_"}[name]
+		"min": "min_", "max": "max_", "avg": "avg_", "make_set": "set_", "make_list": "list_", "any": "any_", "take_any": "any_",
+		"stdev": "stdev_", "variance": "variance_", "dcountif": "dcountif_", "sumif": "sumif_", "make_set_if": "set_", "make_list_if": "list_",
+		"make_bag": "bag_", "percentile": "percentile_"}[name]
+	if name == "percentile" && arg != "" && len(call.Args) == 2 {
+		if l, ok := call.Args[1].(*Lit); ok {
+			return prefix + arg + "_" + l.Text
+		}
+	}
 	if name == "count" || name == "countif" {
 		return prefix
 	}
@@ -69,6 +110,11 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 	var specs []aggSpec
 	for _, a := range s.Aggs {
 		call := a.Expr.(*Call)
+		if alias, ok := aggAliases[call.Name]; ok {
+			c := *call
+			c.Name = alias
+			call = &c
+		}
 		sp := aggSpec{call: call}
 		switch call.Name {
 		case "arg_max", "arg_min", "any", "take_any":
@@ -129,12 +175,20 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 		g := &group{by: by}
 		for _, sp := range specs {
 			ag := &aggregator{call: sp.call, seen: map[string]bool{}, limit: 1 << 20}
-			if len(sp.call.Args) == 2 && (sp.call.Name == "make_set" || sp.call.Name == "make_list") {
-				lim, err := ev.count(sp.call.Args[1], sp.call.Pos)
+			if li := limitArg[sp.call.Name]; li > 0 && len(sp.call.Args) > li {
+				lim, err := ev.count(sp.call.Args[li], sp.call.Pos)
 				if err != nil {
 					return nil
 				}
 				ag.limit = lim
+			}
+			if sp.call.Name == "percentile" {
+				v, err := ev.eval(sp.call.Args[1], nil)
+				f, ok := v.number()
+				if err != nil || !ok || f < 0 || f > 100 {
+					return nil
+				}
+				ag.pct = f
 			}
 			g.aggs = append(g.aggs, ag)
 		}
@@ -143,7 +197,7 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 	}
 	if len(s.By) == 0 {
 		if newGroup(nil) == nil {
-			return nil, &Error{s.Pos, "invalid make_set/make_list limit"}
+			return nil, &Error{s.Pos, "invalid make_set/make_list limit or percentile"}
 		}
 	}
 	for _, r := range t.Rows {
@@ -163,7 +217,7 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 			k := rowKey(by)
 			if g = index[k]; g == nil {
 				if g = newGroup(by); g == nil {
-					return nil, &Error{s.Pos, "invalid make_set/make_list limit"}
+					return nil, &Error{s.Pos, "invalid make_set/make_list limit or percentile"}
 				}
 				index[k] = g
 			}
@@ -263,6 +317,47 @@ func (ev *evaluator) accumulate(ag *aggregator, rc *row) error {
 			ag.seen[k] = true
 		}
 		ag.list = append(ag.list, v)
+	case "dcountif", "sumif", "make_set_if", "make_list_if":
+		p, err := ev.eval(c.Args[1], rc)
+		if err != nil || !p.True() {
+			return err
+		}
+		base := *c
+		base.Name = map[string]string{"dcountif": "dcount", "sumif": "sum", "make_set_if": "make_set", "make_list_if": "make_list"}[c.Name]
+		saved := ag.call
+		ag.call = &base
+		err = ev.accumulate(ag, rc)
+		ag.call = saved
+		return err
+	case "stdev", "variance", "percentile":
+		v, err := arg()
+		if err != nil || v.IsNull() {
+			return err
+		}
+		f, ok := v.number()
+		if !ok {
+			return &Error{c.Pos, fmt.Sprintf("%s() cannot take a %s", c.Name, v.T)}
+		}
+		ag.nums = append(ag.nums, f)
+		ag.isF = ag.isF || v.T == TReal
+	case "make_bag":
+		v, err := arg()
+		if err != nil {
+			return err
+		}
+		o, ok := v.D.(*Obj)
+		if v.T != TDynamic || !ok {
+			return nil
+		}
+		if ag.bag == nil {
+			ag.bag = &Obj{}
+		}
+		for i, k := range o.Keys {
+			if _, dup := ag.bag.Get(k); !dup && int64(len(ag.bag.Keys)) < ag.limit {
+				ag.bag.Keys = append(ag.bag.Keys, k)
+				ag.bag.Vals = append(ag.bag.Vals, o.Vals[i])
+			}
+		}
 	case "arg_max", "arg_min":
 		v, err := arg()
 		if err != nil || v.IsNull() {
@@ -283,6 +378,47 @@ func (ag *aggregator) result(sp aggSpec) []Value {
 	switch ag.call.Name {
 	case "count", "countif":
 		return []Value{Long(ag.n)}
+	case "stdev", "variance":
+		n := float64(len(ag.nums))
+		if n < 2 {
+			return []Value{Real(0)}
+		}
+		mean := 0.0
+		for _, f := range ag.nums {
+			mean += f
+		}
+		mean /= n
+		ss := 0.0
+		for _, f := range ag.nums {
+			ss += (f - mean) * (f - mean)
+		}
+		if ag.call.Name == "variance" {
+			return []Value{Real(ss / (n - 1))}
+		}
+		return []Value{Real(math.Sqrt(ss / (n - 1)))}
+	case "percentile":
+		v := percentile(ag.nums, ag.pct)
+		if !ag.isF && v.T == TReal {
+			v = Long(int64(v.F))
+		}
+		return []Value{v}
+	case "make_bag":
+		if ag.bag == nil {
+			return []Value{{T: TDynamic, D: &Obj{}}}
+		}
+		return []Value{{T: TDynamic, D: ag.bag}}
+	case "dcountif":
+		return []Value{Long(int64(len(ag.seen)))}
+	case "sumif":
+		b := *ag
+		b.call = &Call{Name: "sum"}
+		return b.result(sp)
+	case "make_set_if", "make_list_if":
+		l := ag.list
+		if l == nil {
+			l = []Value{}
+		}
+		return []Value{{T: TDynamic, D: l}}
 	case "dcount":
 		return []Value{Long(int64(len(ag.seen)))}
 	case "sum":

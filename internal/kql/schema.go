@@ -62,7 +62,8 @@ NetworkLocationDetails IsInteractive:bool IsRisky:bool RiskDetail RiskEventTypes
 RiskLevelDuringSignIn RiskState TokenIssuerName TokenIssuerType AlternateSignInName SignInIdentifier SignInIdentifierType
 OriginalRequestId ProcessingTimeInMilliseconds HomeTenantId ResourceTenantId AADTenantId ServicePrincipalId
 ServicePrincipalName ResourceServicePrincipalId AutonomousSystemNumber FlaggedForReview:bool
-IPAddressFromResourceProvider SessionLifetimePolicies UniqueTokenIdentifier UserAgent SignInEventTypes`)
+IPAddressFromResourceProvider SessionLifetimePolicies UniqueTokenIdentifier UserAgent SignInEventTypes
+CrossTenantAccessType`)
 }
 
 func init() {
