@@ -16,6 +16,10 @@
 #   PROFILE   1 to write CPU profiles to $DATA/prof (default 1)
 #   DATA      where generated files go (default bench/bench-data, git-ignored)
 #   ENTRAWATCH_CORPUS  when set, adds sigma-go on SigmaHQ's Azure sign-in rules
+#             to the harness, and the SigmaHQ run: every SigmaHQ Azure
+#             sign-in and audit rule in entrawatch, sigma-go and
+#             go-sigma-rule-engine (compare -mode sigmahq)
+#   AUDIT     thousandths of audit records in the SigmaHQ run's file (default 100)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +32,7 @@ RUNS=${RUNS:-5}
 CMP_RUNS=${CMP_RUNS:-5}
 SEED=${SEED:-1}
 LA_SIZE=${LA_SIZE:-200MB}
+AUDIT=${AUDIT:-100}
 GO_BENCH=${GO_BENCH:-1}
 PROFILE=${PROFILE:-1}
 DATA=${DATA:-$here/bench-data}
@@ -57,6 +62,15 @@ if [ ! -s "$la" ]; then
 	"$BIN/gen" -size "$LA_SIZE" -seed "$SEED" -shape la -o "$la" 2>"$la.counts"
 fi
 
+hq=""
+if [ -n "${ENTRAWATCH_CORPUS:-}" ]; then
+	hq=$DATA/signins-audit$AUDIT-$CMP_N-s$SEED.jsonl
+	if [ ! -s "$hq" ]; then
+		log "generating $hq"
+		"$BIN/gen" -n "$CMP_N" -seed "$SEED" -audit "$AUDIT" -o "$hq" 2>"$hq.counts"
+	fi
+fi
+
 # The alerts entrawatch must raise: one per trigger record.
 expected=$(grep 'trigger:' "$big.counts" | awk '{s+=$2} END {print s}')
 got=$("$BIN/entrawatch" scan --summary --output json "$big" 2>&1 >/dev/null | sed -n 's/^alerts by rule (\([0-9]*\) in all):$/\1/p')
@@ -73,6 +87,9 @@ echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- harness file: $(basename "$small"): $(head -1 "$small.counts" | sed 's/^wrote //')"
 echo "- end-to-end file: $(basename "$big"): $(head -1 "$big.counts" | sed 's/^wrote //'); entrawatch raised $got alerts, the generator planted $expected"
 echo "- Log Analytics-shaped file: $(basename "$la"): $(head -1 "$la.counts" | sed 's/^wrote //')"
+if [ -n "$hq" ]; then
+	echo "- SigmaHQ run's file: $(basename "$hq"): $(head -1 "$hq.counts" | sed 's/^wrote //'), $AUDIT‰ directory audit records"
+fi
 echo
 
 profargs=()
@@ -88,6 +105,15 @@ for cores in 1 2; do
 		$([ "$cores" = 1 ] && [ "$PROFILE" = 1 ] && echo "${profargs[@]}")
 	echo
 done
+
+if [ -n "$hq" ]; then
+	log "harness, SigmaHQ's Azure sign-in and audit rules, 1 core"
+	echo "## SigmaHQ's Azure sign-in and audit rules in every engine, 1 core (harness -mode sigmahq, median of $CMP_RUNS runs)"
+	echo
+	"$BIN/compare" -mode sigmahq -in "$hq" -cores 1 -runs "$CMP_RUNS" -rules "$here/rules" \
+		$([ "$PROFILE" = 1 ] && echo -cpuprofile "$DATA/prof/sigmahq")
+	echo
+fi
 
 # End to end: entrawatch scan versus a bare fastjson parse of every record
 # of the same file, interleaved, RUNS times each. /usr/bin/time gives wall
@@ -172,6 +198,9 @@ awk -v s1="${wall[scan-1]}" -v f1="${wall[fastjson-1]}" -v s2="${wall[scan-2]}" 
 	printf "- peak RSS of entrawatch scan: %.1f MB (target < 200 MB: %s)\n", m/1024, (m/1024 < 200) ? "met" : "NOT met"
 }'
 echo "- detection step against sigma-go on 1 core: the \"entrawatch ÷ this\" column of the 1-core harness table, sigma-go row (target ≥ 10×)"
+if [ -n "$hq" ]; then
+	echo "- SigmaHQ's Azure rules on 1 core: the SigmaHQ table's sigma-go row, \"entrawatch ÷ this\" (target ≥ 10×), and its entrawatch row, \"this ÷ fastjson\" (target ≥ 0.50)"
+fi
 echo "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 

@@ -40,8 +40,9 @@ func ParseShape(s string) (Shape, error) {
 // Scenario is the story behind one generated record.
 type Scenario int
 
-// Scenarios. The Trigger* ones must raise exactly one alert of the named
-// detection; every other one must raise none.
+// Sign-in scenarios. The Trigger* ones must raise exactly one alert of the
+// named detection; every other one must raise none. The audit scenarios
+// (audit.go) follow.
 const (
 	BenignInteractiveMFA    Scenario = iota // compliant known device, MFA, named network
 	BenignNonInteractive                    // token refresh from a compliant known device
@@ -53,13 +54,18 @@ const (
 	TriggerDeviceRegNoMFA                   // device-registration-without-mfa
 	TriggerNonCompliant                     // noncompliant-device-signin
 	TriggerUnknownDevice                    // unknown-device-signin
-	numScenarios
+	numSignInScenarios
 )
 
 var scenarioNames = [...]string{
 	"benign-interactive-mfa", "benign-noninteractive", "benign-mobile-mfa", "benign-failure",
 	"nearmiss-unknown-named-network", "nearmiss-noncompliant-ca-failure", "benign-device-registration-mfa",
 	"trigger:device-registration-without-mfa", "trigger:noncompliant-device-signin", "trigger:unknown-device-signin",
+	"audit:update-user", "audit:add-member-to-group", "audit:update-device", "audit:update-application",
+	"audit:user-registered-security-info", "audit:add-service-principal", "audit:add-member-to-other-role",
+	"audit:update-conditional-access-policy", "audit:strong-authentication-requirement-removed",
+	"audit:pim-device-role-requested",
+	"trigger:bitlocker-key-read", "trigger:privileged-device-role-added", "trigger:device-registration-policy-changed",
 }
 
 func (s Scenario) String() string { return scenarioNames[s] }
@@ -75,7 +81,8 @@ func (s Scenario) Rule() string {
 // NumScenarios is the number of scenarios.
 const NumScenarios = int(numScenarios)
 
-// weights in tenths of a percent.
+// weights in tenths of a percent of the sign-ins (audit scenarios: see
+// auditWeights).
 var weights = [numScenarios]int{
 	BenignInteractiveMFA:    415,
 	BenignNonInteractive:    320,
@@ -211,6 +218,9 @@ type Generator struct {
 	t     time.Time
 	cum   [numScenarios]int
 	props Obj
+	// audit records (see SetAuditShare)
+	auditPermille int
+	auditCum      [numScenarios]int
 	// Counts counts the records generated per scenario.
 	Counts [numScenarios]int64
 }
@@ -281,6 +291,9 @@ func (g *Generator) ip(p place) string { return fmt.Sprintf("%s%d", p.prefix, 2+
 
 // Next appends one record (without newline) to dst.
 func (g *Generator) Next(dst []byte) ([]byte, Scenario) {
+	if g.auditPermille > 0 && g.r.IntN(1000) < g.auditPermille {
+		return g.nextAudit(dst)
+	}
 	sc := g.pick()
 	g.Counts[sc]++
 	g.t = g.t.Add(time.Duration(1+g.r.IntN(400)) * time.Millisecond)

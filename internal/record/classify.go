@@ -52,14 +52,83 @@ func TableKind(name string) (Kind, string) {
 	return KindUnknown, ""
 }
 
+// tableKindOf is TableKind of a string value, without allocating for the
+// ASCII names the tables have.
+func tableKindOf(v *fastjson.Value) (Kind, string) {
+	if v == nil || v.Type() != fastjson.TypeString {
+		return TableKind(Text(v))
+	}
+	b, _ := v.StringBytes()
+	b = trimSpaceBytes(b)
+	var buf [48]byte
+	if len(b) > len(buf) {
+		return TableKind(string(b))
+	}
+	for i, c := range b {
+		if c >= 0x80 {
+			return TableKind(string(b))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	if t, ok := categoryTables[string(buf[:len(b)])]; ok {
+		return t.kind, t.table
+	}
+	return KindUnknown, ""
+}
+
+// classifyKeys are the top-level keys Classify looks at, lower-cased:
+// the cases of its switch.
+var classifyKeys = []string{
+	"properties", "category", "type", "@odata.type", "operationname", "time", "timegenerated",
+	"activitydisplayname", "activitydatetime", "createddatetime", "userprincipalname", "appid",
+	"ipaddress", "resourcedisplayname", "serviceprincipalid", "status", "conditionalaccessstatus",
+	"multifactorauthconfiguration", "grantcontrols", "conditions", "state", "deviceid",
+	"approximatelastsignindatetime", "registrationdatetime", "trusttype", "accountenabled",
+	"operatingsystem", "targetresources", "initiatedby", "signineventtypes", "isinteractive",
+	"winlog", "event", "eventid", "event_id", "computer", "hostname", "channel", "sourcename",
+	"syslogmessage", "riskeventtype", "operationnamevalue", "categoryvalue", "resourceprovidervalue",
+}
+
+// maxClassifyKey is the longest key Classify looks at.
+const maxClassifyKey = 48
+
+// classifyFilter has, for each key length, a bit per first letter
+// (c|0x20, mod 64) of the keys of that length in classifyKeys.
+var classifyFilter = func() (f [maxClassifyKey + 1]uint64) {
+	for _, k := range classifyKeys {
+		f[len(k)] |= 1 << ((k[0] | 0x20) & 63)
+	}
+	return f
+}()
+
+// maxEnvelopeKeys bounds the top-level keys of a record that Classify
+// probes for the diagnostic-settings envelope before visiting them all.
+const maxEnvelopeKeys = 32
+
 // Classify sets the record's Shape, Kind, Table and Props from the keys of
-// its parsed Root. It looks at each top-level key once.
+// its parsed Root. Diagnostic-settings records, the usual input, are
+// recognised from their envelope keys in their exact spellings; anything
+// else is classified by looking at each top-level key once, in any letter
+// case.
 func (r *Record) Classify() {
 	r.Kind, r.Shape, r.Table, r.Props = KindUnknown, ShapeGraph, "", nil
 	if r.Root == nil || r.Root.Type() != fastjson.TypeObject {
 		return
 	}
 	o, _ := r.Root.Object()
+	// A diagnostic-settings envelope has a dozen or so keys; Log Analytics
+	// rows and Graph objects, which have many more, skip the probes.
+	if o.Len() <= maxEnvelopeKeys {
+		if props := o.Get("properties"); props != nil {
+			category, opName := o.Get("category"), o.Get("operationName")
+			if (category != nil || opName != nil && o.Get("time") != nil) && r.classifyDiagnostic(props, category, opName) {
+				return
+			}
+		}
+	}
 	var (
 		props, category, typ, odataType, opName                                *fastjson.Value
 		hasTime, hasTimeGenerated, hasActivity, hasCreated, hasUser, hasStatus bool
@@ -69,12 +138,16 @@ func (r *Record) Classify() {
 		hasRiskEvent, hasActivityValue                                         bool
 		eventTypes, isInteractive                                              *fastjson.Value
 	)
-	var lower [48]byte
+	var lower [maxClassifyKey]byte
 	o.Visit(func(k []byte, v *fastjson.Value) {
-		if len(k) > len(lower) {
+		// Most keys of a Log Analytics row or a Graph object are none of
+		// those below: the filter by length and first letter drops them
+		// before any copy.
+		n := len(k)
+		if n == 0 || n > maxClassifyKey || classifyFilter[n]&(1<<((k[0]|0x20)&63)) == 0 {
 			return
 		}
-		n := copy(lower[:], k)
+		copy(lower[:], k)
 		for i := 0; i < n; i++ {
 			if c := lower[i]; 'A' <= c && c <= 'Z' {
 				lower[i] = c + 'a' - 'A'
@@ -139,23 +212,8 @@ func (r *Record) Classify() {
 	})
 
 	// Diagnostic-settings envelope: properties object plus envelope keys.
-	if props != nil && (category != nil || opName != nil) && (hasTime || category != nil) {
-		if p := r.descend(props); p.Type() == fastjson.TypeObject {
-			r.Shape, r.Props = ShapeDiagnostic, p
-			r.Kind, r.Table = TableKind(Text(category))
-			if r.Kind == KindUnknown {
-				// An envelope whose category names no log (some
-				// exporters write the audit category, "Policy" or
-				// "RoleManagement", there): go by the content.
-				switch {
-				case EqualFold(opName, "Sign-in activity"):
-					r.Kind, r.Table = KindSignIn, TableSignIn
-				case r.Child(p, "activityDisplayName") != nil:
-					r.Kind, r.Table = KindAudit, TableAudit
-				}
-			}
-			return
-		}
+	if props != nil && (category != nil || opName != nil) && (hasTime || category != nil) && r.classifyDiagnostic(props, category, opName) {
+		return
 	}
 	// Windows events in their JSON forms.
 	tableName := Text(typ)
@@ -226,4 +284,27 @@ func (r *Record) Classify() {
 	case hasDeviceID && hasDeviceAttr || strings.HasSuffix(ot, ".device"):
 		r.Kind, r.Table = KindDevice, TableDevices
 	}
+}
+
+// classifyDiagnostic classifies a diagnostic-settings record, an envelope
+// around a properties object, and reports whether props is one.
+func (r *Record) classifyDiagnostic(props, category, opName *fastjson.Value) bool {
+	p := r.descend(props)
+	if p.Type() != fastjson.TypeObject {
+		return false
+	}
+	r.Shape, r.Props = ShapeDiagnostic, p
+	r.Kind, r.Table = tableKindOf(category)
+	if r.Kind == KindUnknown {
+		// An envelope whose category names no log (some exporters write
+		// the audit category, "Policy" or "RoleManagement", there): go by
+		// the content.
+		switch {
+		case EqualFold(opName, "Sign-in activity"):
+			r.Kind, r.Table = KindSignIn, TableSignIn
+		case r.Child(p, "activityDisplayName") != nil:
+			r.Kind, r.Table = KindAudit, TableAudit
+		}
+	}
+	return true
 }

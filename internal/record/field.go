@@ -3,6 +3,7 @@ package record
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/valyala/fastjson"
 )
@@ -14,6 +15,10 @@ type segment struct {
 	alt   string // key with its first letter's case flipped (camelCase <-> PascalCase)
 	index int
 	isIdx bool
+	// missed is set while lookups of the key find neither spelling (a
+	// key the records do not carry): they then go straight to the one
+	// scan that settles every spelling (see getSeg).
+	missed *atomic.Bool
 }
 
 type path []segment
@@ -228,13 +233,11 @@ func (r *Record) Get(f *Field) *fastjson.Value {
 	if r.Root == nil {
 		return nil
 	}
-	for i := range r.cache {
-		if r.cache[i].f == f {
-			return r.cache[i].v
-		}
+	if i, ok := r.slot(f); ok {
+		return r.cache[i].v
 	}
 	v := r.resolve(f)
-	r.cache = append(r.cache, cached{f, v})
+	r.remember(f, v)
 	return v
 }
 
@@ -242,20 +245,20 @@ func (r *Record) resolve(f *Field) *fastjson.Value {
 	if r.Shape == ShapeDiagnostic {
 		if r.Props != nil {
 			for _, p := range f.paths[ShapeDiagnostic] {
-				if v := r.walk(r.Props, p); v != nil {
+				if v := r.walk(r.Props, p, true); v != nil {
 					return v
 				}
 			}
 		}
 		for _, p := range f.envelope {
-			if v := r.walk(r.Root, p); v != nil {
+			if v := r.walk(r.Root, p, true); v != nil {
 				return v
 			}
 		}
 		return nil
 	}
 	for _, p := range f.paths[r.Shape] {
-		if v := r.walk(r.Root, p); v != nil {
+		if v := r.walk(r.Root, p, true); v != nil {
 			return v
 		}
 	}
@@ -268,7 +271,7 @@ func (r *Record) Lookup(name string) *fastjson.Value {
 	return r.Get(CompileField(name))
 }
 
-func (r *Record) walk(v *fastjson.Value, p path) *fastjson.Value {
+func (r *Record) walk(v *fastjson.Value, p path, top bool) *fastjson.Value {
 	for i, s := range p {
 		if i > 0 || v.Type() == fastjson.TypeString {
 			v = r.descend(v)
@@ -279,7 +282,7 @@ func (r *Record) walk(v *fastjson.Value, p path) *fastjson.Value {
 				return nil
 			}
 			o, _ := v.Object()
-			v = getSeg(o, s)
+			v = r.getSeg(o, s, r.altFirst(s, top && i == 0))
 		case fastjson.TypeArray:
 			if !s.isIdx {
 				return nil
@@ -312,6 +315,12 @@ func GetFold(o *fastjson.Object, key string) *fastjson.Value {
 	if v := o.Get(key); v != nil {
 		return v
 	}
+	return getFoldScan(o, key)
+}
+
+// getFoldScan returns the value of the first key of o equal to key
+// ignoring letter case and surrounding spaces.
+func getFoldScan(o *fastjson.Object, key string) *fastjson.Value {
 	var found *fastjson.Value
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if found == nil && keyEqualFold(k, key) {
@@ -367,7 +376,7 @@ func (r *Record) GetFrom(v *fastjson.Value, rel *Rel) *fastjson.Value {
 	if len(rel.p) == 0 {
 		return v
 	}
-	return r.walk(r.descend(v), rel.p)
+	return r.walk(r.descend(v), rel.p, false)
 }
 
 // CrosswalkMarkdown renders the crosswalk as a Markdown table for
@@ -408,7 +417,7 @@ func (r *Record) Each(f *Field, fn func(v *fastjson.Value) bool) bool {
 	}
 	try := func(root *fastjson.Value, paths []path) bool {
 		for _, p := range paths {
-			if len(p) > 1 && r.walkEach(root, p, 0, fn) {
+			if len(p) > 1 && r.walkEach(root, p, 0, true, fn) {
 				return true
 			}
 		}
@@ -423,7 +432,7 @@ func (r *Record) Each(f *Field, fn func(v *fastjson.Value) bool) bool {
 	return try(r.Root, f.paths[r.Shape])
 }
 
-func (r *Record) walkEach(v *fastjson.Value, p path, depth int, fn func(*fastjson.Value) bool) bool {
+func (r *Record) walkEach(v *fastjson.Value, p path, depth int, top bool, fn func(*fastjson.Value) bool) bool {
 	if depth > 32 {
 		return false
 	}
@@ -437,12 +446,12 @@ func (r *Record) walkEach(v *fastjson.Value, p path, depth int, fn func(*fastjso
 				return false
 			}
 			o, _ := v.Object()
-			v = getSeg(o, s)
+			v = r.getSeg(o, s, r.altFirst(s, top && i == 0))
 		case fastjson.TypeArray:
 			a, _ := v.Array()
 			if !s.isIdx {
 				for _, el := range a {
-					if r.walkEach(el, p[i:], depth+1, fn) {
+					if r.walkEach(el, p[i:], depth+1, false, fn) {
 						return true
 					}
 				}
@@ -471,7 +480,7 @@ func (r *Record) walkEach(v *fastjson.Value, p path, depth int, fn func(*fastjso
 // camelCase (resourceDisplayName), or the other way round; trying both
 // exact spellings spares most case-insensitive scans.
 func keySeg(k string) segment {
-	seg := segment{key: k}
+	seg := segment{key: k, missed: new(atomic.Bool)}
 	if k != "" {
 		c := k[0]
 		switch {
@@ -484,16 +493,67 @@ func keySeg(k string) segment {
 	return seg
 }
 
-// getSeg looks a segment's key up in o: exactly, then in its alternative
-// spelling, then ignoring case.
-func getSeg(o *fastjson.Object, s segment) *fastjson.Value {
-	if v := o.Get(s.key); v != nil {
+// getSeg looks a segment's key up in o: in the rule's spelling, then in
+// its alternative (or the alternative first, see altFirst), then ignoring
+// case.
+//
+// Keys that neither spelling finds cost more: two lookups that miss, then
+// a scan of every key. Once an object has been scanned, its filter of keys
+// (foldScan) rules most such keys out at once; and a key whose last lookup
+// missed both spellings is looked up with one scan that notes the exact,
+// alternative and case-insensitive matches alike (scanSeg). Either way the
+// answer is the same.
+func (r *Record) getSeg(o *fastjson.Object, s segment, altFirst bool) *fastjson.Value {
+	if r.ruledOut(o, s.key) {
+		return nil
+	}
+	first, second := s.key, s.alt
+	if altFirst {
+		first, second = s.alt, s.key
+	}
+	if s.missed != nil && s.missed.Load() {
+		v, hit := r.scanSeg(o, first, second, s.key)
+		if hit {
+			s.missed.Store(false)
+		}
 		return v
 	}
-	if s.alt != "" {
-		if v := o.Get(s.alt); v != nil {
+	if v := o.Get(first); v != nil {
+		return v
+	}
+	if second != "" {
+		if v := o.Get(second); v != nil {
 			return v
 		}
 	}
-	return GetFold(o, s.key)
+	if s.missed != nil {
+		s.missed.Store(true)
+	}
+	return r.foldScan(o, s.key)
+}
+
+// altFirst says whether to look a key up in its alternative spelling
+// first: the spelling the record's keys use (camelCase in Graph objects,
+// diagnostic-settings records and the JSON of dynamic columns, PascalCase
+// for the columns of Log Analytics rows), so that a rule naming
+// ResourceDisplayName finds resourceDisplayName with one scan of the
+// object, not two plus fastjson's unescaping of every key on the first
+// miss. The order matters only to an object holding both spellings, which
+// these formats never write; Windows events, whose JSON forms mix
+// spellings, keep the rule's first.
+func (r *Record) altFirst(s segment, top bool) bool {
+	if s.alt == "" {
+		return false
+	}
+	lower := 'a' <= s.key[0] && s.key[0] <= 'z'
+	switch r.Shape {
+	case ShapeGraph, ShapeDiagnostic:
+		return !lower
+	case ShapeLogAnalytics:
+		if top {
+			return lower
+		}
+		return !lower
+	}
+	return false
 }

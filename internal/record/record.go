@@ -98,12 +98,18 @@ type Record struct {
 	Source Source
 
 	nested []nestedJSON
+	// cache holds the fields resolved on this record (see memo.go);
+	// entries of another generation are empty.
 	cache  []cached
-}
-
-type cached struct {
-	f *Field
-	v *fastjson.Value
+	ncache int
+	gen    uint32
+	// scratch holds the texts written out for this record (number
+	// literals, compact JSON), compact the compact JSON of each value
+	// written so far, hits the literal hits of fields (FieldHits).
+	scratch []byte
+	compact []compactText
+	hits    []uint32
+	blooms  []keyBloom
 }
 
 type nestedJSON struct {
@@ -126,15 +132,14 @@ func (r *Record) Release() {
 		r.nested[i] = nestedJSON{}
 	}
 	r.nested = r.nested[:0]
-	clear(r.cache)
-	r.cache = r.cache[:0]
+	r.releaseMemo()
 }
 
 // Reset prepares a pooled Record for reuse.
 func (r *Record) Reset() {
 	r.Release()
-	nested, cache := r.nested, r.cache
-	*r = Record{nested: nested, cache: cache}
+	keep := Record{nested: r.nested, cache: r.cache, gen: r.gen, scratch: r.scratch, compact: r.compact, hits: r.hits, blooms: r.blooms}
+	*r = keep
 }
 
 // descend returns v itself, or, when v is a string holding a JSON object or

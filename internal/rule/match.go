@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,30 +17,17 @@ import (
 // textPred tests the text of one value.
 type textPred func(b []byte) bool
 
-// valueText returns the text of a scalar value (strings unquoted once,
-// numbers by their literal, booleans as true/false) and whether it has one.
-func valueText(v *fastjson.Value, _ []byte) ([]byte, bool) {
-	switch v.Type() {
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return record.Unquote(b), true
-	case fastjson.TypeNumber:
-		// Only numbers need their literal written out (an allocation); the
-		// common case, strings, reads the parser's bytes in place.
-		return v.MarshalTo(nil), true
-	case fastjson.TypeTrue:
-		return []byte("true"), true
-	case fastjson.TypeFalse:
-		return []byte("false"), true
-	}
-	return nil, false
-}
-
-// anyText reports whether pred holds for v's text, for the text of any
-// element when v is an array, or else for the compact JSON of an array or
-// object (so that "contains" searches a complex value as Log Analytics
-// searches a dynamic column, and '[]' equals an empty array).
-func anyText(v *fastjson.Value, pred textPred) bool {
+// eachText calls fn with every text a rule compares for v, until fn
+// returns true, and reports whether it did: a scalar's text; each scalar
+// element of an array, then the array's compact JSON (so that "contains"
+// searches a complex value as Log Analytics searches a dynamic column,
+// and '[]' equals an empty array); an object's compact JSON; and, for a
+// string holding a JSON array (a Log Analytics dynamic column exported as
+// text), the string and then each element of the array it holds. Numbers
+// compare by their literal, booleans as true/false. The texts are written
+// out once per record (Record.ScalarText, Record.CompactJSON): nothing is
+// allocated.
+func eachText(r *record.Record, v *fastjson.Value, fn func(b []byte) bool) bool {
 	if v == nil {
 		return false
 	}
@@ -47,15 +35,44 @@ func anyText(v *fastjson.Value, pred textPred) bool {
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		for _, e := range a {
-			if b, ok := valueText(e, nil); ok && pred(b) {
+			if b, ok := r.ScalarText(e); ok && fn(b) {
 				return true
 			}
 		}
-		return pred(v.MarshalTo(nil))
+		return fn(r.CompactJSON(v))
 	case fastjson.TypeObject:
-		return pred(v.MarshalTo(nil))
+		return fn(r.CompactJSON(v))
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		if fn(record.Unquote(b)) {
+			return true
+		}
+		if h := heldJSON(v); len(h) > 0 && h[0] == '[' {
+			for _, e := range r.Elements(v) {
+				if b, ok := r.ScalarText(e); ok && fn(b) {
+					return true
+				}
+			}
+		}
+		return false
 	}
-	b, ok := valueText(v, nil)
+	b, ok := r.ScalarText(v)
+	return ok && fn(b)
+}
+
+// anyText reports whether pred holds for v's text, for the text of any
+// element when v is an array, or else for the compact JSON of an array or
+// object (eachText without the elements of arrays held in strings: the
+// test applied to each value a path crossing arrays reaches).
+func anyText(r *record.Record, v *fastjson.Value, pred textPred) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeArray, fastjson.TypeObject:
+		return eachText(r, v, pred)
+	}
+	b, ok := r.ScalarText(v)
 	return ok && pred(b)
 }
 
@@ -93,7 +110,9 @@ func equalFoldLower(b []byte, lower string) bool {
 	return true
 }
 
-// indexFoldLower finds a lower-case needle in b, ignoring case.
+// indexFoldLower finds a lower-case needle in b, ignoring case. Candidate
+// positions are found with bytes.IndexByte on the needle's first letter in
+// either case.
 func indexFoldLower(b []byte, lower string) int {
 	if len(lower) == 0 {
 		return 0
@@ -102,21 +121,43 @@ func indexFoldLower(b []byte, lower string) int {
 		return bytes.Index(bytes.ToLower(b), []byte(lower))
 	}
 	first := lower[0]
-	for i := 0; i+len(lower) <= len(b); i++ {
-		if lowerASCII(b[i]) != first {
-			continue
+	upper := first
+	if 'a' <= first && first <= 'z' {
+		upper = first - ('a' - 'A')
+	}
+	last := len(b) - len(lower) // last possible start
+	for i := 0; i <= last; i++ {
+		j := indexEither(b[i:last+1], first, upper)
+		if j < 0 {
+			return -1
 		}
-		j := 1
-		for ; j < len(lower); j++ {
-			if lowerASCII(b[i+j]) != lower[j] {
+		i += j
+		k := 1
+		for ; k < len(lower); k++ {
+			if lowerASCII(b[i+k]) != lower[k] {
 				break
 			}
 		}
-		if j == len(lower) {
+		if k == len(lower) {
 			return i
 		}
 	}
 	return -1
+}
+
+// indexEither returns the index of the first byte of b equal to x or y.
+func indexEither(b []byte, x, y byte) int {
+	i := bytes.IndexByte(b, x)
+	if x == y {
+		return i
+	}
+	if i >= 0 {
+		b = b[:i]
+	}
+	if j := bytes.IndexByte(b, y); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // TextPredicate builds the test of one value for a text operator.
@@ -239,8 +280,7 @@ func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
 			if v == nil {
 				return false
 			}
-			var sa, sb [32]byte
-			a, ok := valueText(v, sa[:0])
+			a, ok := r.ScalarText(v)
 			if !ok {
 				return false
 			}
@@ -250,7 +290,7 @@ func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
 				if ov == nil {
 					continue
 				}
-				b, ok := valueText(ov, sb[:0])
+				b, ok := r.ScalarText(ov)
 				if ok && (cased && bytes.Equal(a, b) || !cased && bytes.EqualFold(a, b)) {
 					hit++
 				}
@@ -272,43 +312,129 @@ func (c *Compiler) compileMatch(m Match, inScope bool) (scoped, error) {
 		}
 		preds[i] = p
 	}
-	// Where the field's path crosses an array, every element is tried
-	// (record.Each); the closures are built here, once.
 	var f *record.Field
 	if !inScope {
 		f = c.Field(m.Field)
 	}
-	fanOut := make([]func(*fastjson.Value) bool, len(preds))
-	for i, p := range preds {
-		fanOut[i] = func(v *fastjson.Value) bool { return anyText(v, p) }
-	}
-	one := func(r *record.Record, s *fastjson.Value, i int) bool {
-		if v := get(r, s); v != nil {
-			return anyText(v, preds[i]) || anyHeldElement(r, v, preds[i])
+	all := m.All
+	// through tests the field when its path crosses an array and Get
+	// finds nothing: every value the path reaches through every element
+	// (record.Each), each on its own.
+	through := func(r *record.Record) bool {
+		if f == nil {
+			return false
 		}
-		return f != nil && r.Each(f, fanOut[i])
+		for _, p := range preds {
+			hit := r.Each(f, func(v *fastjson.Value) bool { return anyText(r, v, p) })
+			if hit != all {
+				return hit
+			}
+		}
+		return all
 	}
-	if m.All {
+	if m.Op == Equals && !m.Cased && f != nil {
+		// Every Equals value of every rule on this field goes into one
+		// set: a record looks its value up once for the whole rule set.
+		set := c.literalSet(f)
+		set.users++
+		ids := make([]uint32, 0, len(m.Values))
+		for _, x := range m.Values {
+			ids = append(ids, set.add(x))
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		own := textTest(preds, all, get, through)
 		return func(r *record.Record, s *fastjson.Value) bool {
-			for i := range preds {
-				if !one(r, s, i) {
+			if set.users == 1 {
+				return own(r, s) // no other rule tests these values
+			}
+			v, hits := set.hits(r, f)
+			if v == nil {
+				return through(r)
+			}
+			if all {
+				for _, id := range ids {
+					if !slices.Contains(hits, id) {
+						return false
+					}
+				}
+				return true
+			}
+			for _, h := range hits {
+				if _, found := slices.BinarySearch(ids, h); found {
+					return true
+				}
+			}
+			return false
+		}, nil
+	}
+	return textTest(preds, all, get, through), nil
+}
+
+// textTest returns the test of a field's texts against a match's values:
+// it resolves the value and writes out its texts once per evaluation, then
+// tries every value of the match on them.
+func textTest(preds []textPred, all bool, get func(*record.Record, *fastjson.Value) *fastjson.Value, through func(*record.Record) bool) scoped {
+	if all && len(preds) <= 64 {
+		full := uint64(1)<<len(preds) - 1
+		if len(preds) == 64 {
+			full = ^uint64(0)
+		}
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			if v == nil {
+				return through(r)
+			}
+			var held uint64
+			eachText(r, v, func(b []byte) bool {
+				for i, p := range preds {
+					if held&(1<<i) == 0 && p(b) {
+						held |= 1 << i
+					}
+				}
+				return held == full
+			})
+			return held == full
+		}
+	}
+	if all {
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			if v == nil {
+				return through(r)
+			}
+			for _, p := range preds {
+				if !eachText(r, v, p) {
 					return false
 				}
 			}
 			return true
-		}, nil
+		}
 	}
 	if len(preds) == 1 {
-		return func(r *record.Record, s *fastjson.Value) bool { return one(r, s, 0) }, nil
+		p := preds[0]
+		return func(r *record.Record, s *fastjson.Value) bool {
+			v := get(r, s)
+			if v == nil {
+				return through(r)
+			}
+			return eachText(r, v, p)
+		}
 	}
 	return func(r *record.Record, s *fastjson.Value) bool {
-		for i := range preds {
-			if one(r, s, i) {
-				return true
-			}
+		v := get(r, s)
+		if v == nil {
+			return through(r)
 		}
-		return false
-	}, nil
+		return eachText(r, v, func(b []byte) bool {
+			for _, p := range preds {
+				if p(b) {
+					return true
+				}
+			}
+			return false
+		})
+	}
 }
 
 // compileKeyword compiles a keyword search over every text value of the
@@ -328,7 +454,7 @@ func (c *Compiler) compileKeyword(k Keyword) (scoped, error) {
 	if k.All {
 		return func(r *record.Record, _ *fastjson.Value) bool {
 			for _, p := range preds {
-				if !anyValue(r.Root, p, 0) {
+				if !anyValue(r, r.Root, p, 0) {
 					return false
 				}
 			}
@@ -347,22 +473,7 @@ func (c *Compiler) compileKeyword(k Keyword) (scoped, error) {
 			return false
 		}
 	}
-	return func(r *record.Record, _ *fastjson.Value) bool { return anyValue(r.Root, pred, 0) }, nil
-}
-
-// anyHeldElement reports whether pred holds for an element of an array
-// held as JSON text in a string (a Log Analytics dynamic column exported
-// as text), so that the string column matches as the array itself does.
-func anyHeldElement(r *record.Record, v *fastjson.Value, pred textPred) bool {
-	if b := heldJSON(v); len(b) == 0 || b[0] != '[' {
-		return false
-	}
-	for _, e := range r.Elements(v) {
-		if b, ok := valueText(e, nil); ok && pred(b) {
-			return true
-		}
-	}
-	return false
+	return func(r *record.Record, _ *fastjson.Value) bool { return anyValue(r, r.Root, pred, 0) }, nil
 }
 
 // heldJSON returns the text of a string value that holds a JSON object or
@@ -388,7 +499,7 @@ var heldParsers fastjson.ParserPool
 // and the JSON objects and arrays held in strings (the dynamic columns of
 // Log Analytics exports), and reports whether pred holds for one. Keys are
 // not searched, in either form.
-func anyValue(v *fastjson.Value, pred textPred, depth int) bool {
+func anyValue(r *record.Record, v *fastjson.Value, pred textPred, depth int) bool {
 	if v == nil || depth > 64 {
 		return false
 	}
@@ -397,7 +508,7 @@ func anyValue(v *fastjson.Value, pred textPred, depth int) bool {
 		o, _ := v.Object()
 		found := false
 		o.Visit(func(_ []byte, x *fastjson.Value) {
-			if !found && anyValue(x, pred, depth+1) {
+			if !found && anyValue(r, x, pred, depth+1) {
 				found = true
 			}
 		})
@@ -405,7 +516,7 @@ func anyValue(v *fastjson.Value, pred textPred, depth int) bool {
 	case fastjson.TypeArray:
 		a, _ := v.Array()
 		for _, x := range a {
-			if anyValue(x, pred, depth+1) {
+			if anyValue(r, x, pred, depth+1) {
 				return true
 			}
 		}
@@ -414,13 +525,13 @@ func anyValue(v *fastjson.Value, pred textPred, depth int) bool {
 		if b := heldJSON(v); b != nil {
 			p := heldParsers.Get()
 			x, err := p.ParseBytes(b)
-			found := err == nil && anyValue(x, pred, depth+1)
+			found := err == nil && anyValue(r, x, pred, depth+1)
 			heldParsers.Put(p)
 			if err == nil {
 				return found
 			}
 		}
 	}
-	b, ok := valueText(v, nil)
+	b, ok := r.ScalarText(v)
 	return ok && pred(b)
 }

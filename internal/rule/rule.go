@@ -101,15 +101,20 @@ type Matcher func(r *record.Record) bool
 type scoped func(r *record.Record, scope *fastjson.Value) bool
 
 // Compiler compiles expressions, sharing compiled fields between all the
-// rules it compiles so that a record resolves each field once.
+// rules it compiles so that a record resolves each field once, and their
+// case-insensitive Equals values, so that a record looks a field's value
+// up once for all of them (literals.go).
 type Compiler struct {
 	fields map[string]*record.Field
 	rels   map[string]*record.Rel
+	// literals are the Equals values of every rule, per field
+	// (literals.go).
+	literals map[*record.Field]*literalSet
 }
 
 // NewCompiler returns an empty Compiler.
 func NewCompiler() *Compiler {
-	return &Compiler{fields: map[string]*record.Field{}, rels: map[string]*record.Rel{}}
+	return &Compiler{fields: map[string]*record.Field{}, rels: map[string]*record.Rel{}, literals: map[*record.Field]*literalSet{}}
 }
 
 // Field returns the shared compiled form of a record field.

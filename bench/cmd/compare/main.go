@@ -16,6 +16,22 @@
 //	sigma-go-sigmahq   decode + sigma-go on SigmaHQ's Azure sign-in rules
 //	                   ($ENTRAWATCH_CORPUS/sigma/signin_logs; skipped when unset)
 //
+// With -mode sigmahq (sigmahq.go) every engine runs every SigmaHQ Azure
+// sign-in and audit rule of $ENTRAWATCH_CORPUS/sigma (read in place):
+//
+//	entrawatch     fastjson parse + record.Classify + Detect of the rules
+//	               loaded by sigma.LoadPaths and compiled by sigma.Compile
+//	               (one rule.Compiler), in an engine without the built-ins
+//	sigma-go       decode + sigma-go, the rules it parses, field mappings of
+//	               rules/sigma-go-config.yml (and sigma-go-eval)
+//	gsre           decode + go-sigma-rule-engine, the rules it builds (and
+//	               gsre-eval)
+//
+// plus linescan, fastjson and json-decode; the peers get each rule only on
+// the records of its logsource, as entrawatch's engine dispatches by kind.
+// After the table it lists the rules each engine refused and, per rule,
+// the records each engine matched and where they differ.
+//
 // With -cores N, GOMAXPROCS is N and records are shared out to N workers.
 // It prints a markdown table (-md) or one JSON object per contender (-json).
 package main
@@ -60,6 +76,8 @@ var (
 	flagProfile  = flag.String("cpuprofile", "", "directory to write one CPU profile per contender (first timed run)")
 	flagJSON     = flag.Bool("json", false, "print one JSON object per contender instead of a table")
 	flagMaxLines = flag.Int("max", 0, "use only the first N records (0: all)")
+	flagMode     = flag.String("mode", "builtin", "builtin: the built-in detections against the benchmark's own Sigma rules; sigmahq: every SigmaHQ Azure sign-in and audit rule of $ENTRAWATCH_CORPUS in every engine")
+	flagCorpus   = flag.String("corpus", os.Getenv("ENTRAWATCH_CORPUS"), "the corpus folder holding sigma/signin_logs and sigma/audit_logs (default $ENTRAWATCH_CORPUS)")
 )
 
 type result struct {
@@ -76,6 +94,9 @@ type result struct {
 	AllocsPE  float64          `json:"allocs_per_event"`
 	BytesPE   float64          `json:"alloc_bytes_per_event"`
 	Matches   map[string]int64 `json:"matches,omitempty"`
+	// PerRecord lists, per rule, the records (indexes into -in) the
+	// contender matched in the untimed warm-up round.
+	PerRecord map[string][]int `json:"-"`
 	Note      string           `json:"note,omitempty"`
 	AllRunsMS []float64        `json:"runs_ms"`
 }
@@ -115,7 +136,18 @@ func main() {
 	}
 	fmt.Fprintf(os.Stderr, "compare: %d records, %.1f MB, %d core(s), %d run(s) each\n", len(lines), float64(total)/1e6, *flagCores, *flagRuns)
 
-	cs := contenders(lines, total)
+	var cs []contender
+	switch *flagMode {
+	case "builtin":
+		cs = contenders(lines, total)
+	case "sigmahq":
+		cs, err = sigmaHQContenders(lines, total)
+		if err != nil {
+			fatal(err)
+		}
+	default:
+		fatal(fmt.Errorf("-mode %q: want builtin or sigmahq", *flagMode))
+	}
 	only := map[string]bool{}
 	for _, s := range strings.Split(*flagOnly, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -241,11 +273,12 @@ func once(s *state, round int) {
 	var n int
 	var b int64
 	var m map[string]int64
+	var per map[string][]int
 	if c.run != nil {
 		n, b = c.run()
 	} else {
 		n, b = c.n(), c.bytes()
-		m = parallel(s.workers, n, c.work)
+		m, per = parallel(s.workers, n, c.work, round == 0)
 	}
 	el := time.Since(start)
 	cpuEl := cpuTime() - cpu0
@@ -258,7 +291,7 @@ func once(s *state, round int) {
 		c.after()
 	}
 	if round == 0 {
-		s.res.Matches = m
+		s.res.Matches, s.res.PerRecord = m, per
 		return
 	}
 	s.times = append(s.times, el)
@@ -270,18 +303,21 @@ func once(s *state, round int) {
 }
 
 // parallel runs work over [0,n) on the given number of goroutines, in
-// chunks taken from a shared counter, and returns the match counts.
-func parallel(workers, n int, work func(w, i int) []string) map[string]int64 {
+// chunks taken from a shared counter, and returns the match counts and,
+// with capture, the records each rule matched (sorted).
+func parallel(workers, n int, work func(w, i int) []string, capture bool) (map[string]int64, map[string][]int) {
 	const chunk = 64
 	var next atomic.Int64
 	counts := make([]map[string]int64, workers)
+	recs := make([]map[string][]int, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		counts[w] = map[string]int64{}
+		recs[w] = map[string][]int{}
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			m := counts[w]
+			m, r := counts[w], recs[w]
 			for {
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= n {
@@ -290,6 +326,9 @@ func parallel(workers, n int, work func(w, i int) []string) map[string]int64 {
 				for i := lo; i < min(lo+chunk, n); i++ {
 					for _, id := range work(w, i) {
 						m[id]++
+						if capture {
+							r[id] = append(r[id], i)
+						}
 					}
 				}
 			}
@@ -302,7 +341,19 @@ func parallel(workers, n int, work func(w, i int) []string) map[string]int64 {
 			out[k] += v
 		}
 	}
-	return out
+	if !capture {
+		return out, nil
+	}
+	per := map[string][]int{}
+	for _, r := range recs {
+		for k, v := range r {
+			per[k] = append(per[k], v...)
+		}
+	}
+	for _, v := range per {
+		sort.Ints(v)
+	}
+	return out, per
 }
 
 var titleID = regexp.MustCompile(`\(entrawatch ([a-z0-9-]+)\)`)
@@ -323,38 +374,7 @@ func contenders(lines [][]byte, total int64) []contender {
 	by := func() int64 { return total }
 	var cs []contender
 
-	// (e) bare line scan of the file.
-	cs = append(cs, contender{name: "linescan", serial: true, note: "bufio.Scanner over the file (page cache), counting lines",
-		run: func() (int, int64) {
-			f, err := os.Open(*flagIn)
-			if err != nil {
-				fatal(err)
-			}
-			defer f.Close()
-			sc := bufio.NewScanner(f)
-			sc.Buffer(make([]byte, 1<<20), 64<<20)
-			cnt := 0
-			var b int64
-			for sc.Scan() {
-				cnt++
-				b += int64(len(sc.Bytes())) + 1
-				if *flagMaxLines > 0 && cnt >= *flagMaxLines {
-					break
-				}
-			}
-			return cnt, b
-		}})
-
-	// (d) bare fastjson parse.
-	var parsers []fastjson.Parser
-	cs = append(cs, contender{name: "fastjson", note: "fastjson.Parser.ParseBytes per record, one parser per worker",
-		setup: func(w int) error { parsers = make([]fastjson.Parser, w); return nil },
-		work: func(w, i int) []string {
-			if _, err := parsers[w].ParseBytes(lines[i]); err != nil {
-				fatal(err)
-			}
-			return nil
-		}, n: n, bytes: by})
+	cs = append(cs, baselines(lines, total)...)
 
 	// (a) entrawatch detection step.
 	type ewWorker struct {
@@ -390,15 +410,7 @@ func contenders(lines [][]byte, total int64) []contender {
 			return x.ids
 		}, n: n, bytes: by})
 
-	// decode only (the part of the Sigma engines' cost that is encoding/json).
-	cs = append(cs, contender{name: "json-decode", note: "encoding/json.Unmarshal into map[string]interface{} only",
-		work: func(w, i int) []string {
-			var m map[string]interface{}
-			if err := json.Unmarshal(lines[i], &m); err != nil {
-				fatal(err)
-			}
-			return nil
-		}, n: n, bytes: by})
+	cs = append(cs, decodeOnly(lines, total))
 
 	// (b) sigma-go.
 	sgRules, sgCfg, err := loadSigmaGo(filepath.Join(*flagRules, "sigma-go"), filepath.Join(*flagRules, "sigma-go-config.yml"))
@@ -529,6 +541,63 @@ func contenders(lines [][]byte, total int64) []contender {
 	return cs
 }
 
+// baselines are the bare line scan and the bare fastjson parse.
+func baselines(lines [][]byte, total int64) []contender {
+	n := func() int { return len(lines) }
+	by := func() int64 { return total }
+	var cs []contender
+	// (e) bare line scan of the file.
+	cs = append(cs, contender{name: "linescan", serial: true, note: "bufio.Scanner over the file (page cache), counting lines",
+		run: func() (int, int64) {
+			f, err := os.Open(*flagIn)
+			if err != nil {
+				fatal(err)
+			}
+			defer f.Close()
+			sc := bufio.NewScanner(f)
+			sc.Buffer(make([]byte, 1<<20), 64<<20)
+			cnt := 0
+			var b int64
+			for sc.Scan() {
+				cnt++
+				b += int64(len(sc.Bytes())) + 1
+				if *flagMaxLines > 0 && cnt >= *flagMaxLines {
+					break
+				}
+			}
+			return cnt, b
+		}})
+
+	// (d) bare fastjson parse.
+	var parsers []fastjson.Parser
+	cs = append(cs, contender{name: "fastjson", note: "fastjson.Parser.ParseBytes per record, one parser per worker",
+		setup: func(w int) error { parsers = make([]fastjson.Parser, w); return nil },
+		work: func(w, i int) []string {
+			if _, err := parsers[w].ParseBytes(lines[i]); err != nil {
+				fatal(err)
+			}
+			return nil
+		}, n: n, bytes: by})
+
+	return cs
+}
+
+// decodeOnly is encoding/json into maps, the part of the Sigma engines'
+// cost that is decoding.
+func decodeOnly(lines [][]byte, total int64) contender {
+	n := func() int { return len(lines) }
+	by := func() int64 { return total }
+	// decode only (the part of the Sigma engines' cost that is encoding/json).
+	return contender{name: "json-decode", note: "encoding/json.Unmarshal into map[string]interface{} only",
+		work: func(w, i int) []string {
+			var m map[string]interface{}
+			if err := json.Unmarshal(lines[i], &m); err != nil {
+				fatal(err)
+			}
+			return nil
+		}, n: n, bytes: by}
+}
+
 type namedEval struct {
 	name string
 	e    *evaluator.RuleEvaluator
@@ -623,18 +692,39 @@ func printTable(rs []result) {
 	if byCPU {
 		basis = "CPU time"
 	}
+	matches := fmtMatches
+	if *flagMode == "sigmahq" {
+		// 65 rules: the per-rule counts are in the agreement table below.
+		matches = func(m map[string]int64) string {
+			if len(m) == 0 {
+				return ""
+			}
+			var n int64
+			for _, v := range m {
+				n += v
+			}
+			return fmt.Sprintf("%d matches of %d rules", n, len(m))
+		}
+	}
 	fmt.Printf("| contender | workers | events/s (wall) | MB/s (wall) | events per CPU-s | MB per CPU-s | µs CPU/event | allocs/event | KB alloc/event | entrawatch ÷ this | this ÷ fastjson | this ÷ line scan | matches |\n")
 	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for i := range rs {
 		r := &rs[i]
 		fmt.Printf("| %s | %d | %.0f | %.1f | %.0f | %.1f | %.2f | %.1f | %.1f | %s | %s | %s | %s |\n",
 			r.Name, r.Cores, r.EventsPS, r.MBPS, r.EventsPCS, r.MBPCS, 1e6/r.EventsPCS, r.AllocsPE, r.BytesPE/1024,
-			ratio(ew, r), ratio(r, fj), ratio(r, ls), fmtMatches(r.Matches))
+			ratio(ew, r), ratio(r, fj), ratio(r, ls), matches(r.Matches))
 	}
 	fmt.Println()
-	fmt.Printf("Ratios are throughput ratios by %s (medians of %d runs). %s\n\n", basis, *flagRuns, agreement(rs))
+	if *flagMode == "sigmahq" {
+		fmt.Printf("Ratios are throughput ratios by %s (medians of %d runs).\n\n", basis, *flagRuns)
+	} else {
+		fmt.Printf("Ratios are throughput ratios by %s (medians of %d runs). %s\n\n", basis, *flagRuns, agreement(rs))
+	}
 	for _, r := range rs {
 		fmt.Printf("- %s: %s; wall ms per run: %v\n", r.Name, r.Note, r.AllRunsMS)
+	}
+	if *flagMode == "sigmahq" {
+		printSigmaHQReport(rs)
 	}
 }
 

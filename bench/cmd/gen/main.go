@@ -3,6 +3,7 @@
 //	go run ./cmd/gen -n 100000 -o bench-data/signins.jsonl
 //	go run ./cmd/gen -size 1GB -o bench-data/signins-1g.jsonl
 //	go run ./cmd/gen -n 10000 -shape la -o bench-data/signins-la.jsonl
+//	go run ./cmd/gen -n 20000 -audit 100 -o bench-data/signins-audit.jsonl  # 10% audit records
 //
 // Output is JSON lines and depends only on -seed, -shape and -n/-size. The
 // scenario counts (and so the alerts each engine must raise) go to stderr.
@@ -25,6 +26,7 @@ func main() {
 	out := flag.String("o", "-", "output file (- for standard output)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	shapeName := flag.String("shape", "diag", "record shape: diag (diagnostic settings) or la (Log Analytics rows)")
+	audit := flag.Int("audit", 0, "thousandths of the records that are directory audit records (diag shape only; 0: sign-ins only)")
 	flag.Parse()
 	shape, err := gen.ParseShape(*shapeName)
 	if err != nil {
@@ -47,6 +49,9 @@ func main() {
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	g := gen.New(*seed, shape)
+	if err := g.SetAuditShare(*audit); err != nil {
+		fatal(err)
+	}
 	var buf []byte
 	var written, count int64
 	minLen, maxLen := int(^uint(0)>>1), 0
@@ -71,7 +76,10 @@ func main() {
 	fmt.Fprintf(os.Stderr, "wrote %d records, %d bytes (record size %d..%d, mean %d)\n", count, written, minLen, maxLen, written/max(count, 1))
 	for i := 0; i < gen.NumScenarios; i++ {
 		s := gen.Scenario(i)
-		fmt.Fprintf(os.Stderr, "  %-42s %9d\n", s, g.Counts[i])
+		if s.Audit() && *audit == 0 {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "  %-48s %9d\n", s, g.Counts[i])
 	}
 }
 
