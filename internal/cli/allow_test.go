@@ -9,7 +9,9 @@ import (
 // --allow or in an --allow-list file; other accounts and hosts still do.
 func TestAllowFlags(t *testing.T) {
 	logs := "../../examples/vm"
-	count := func(out string) int { return strings.Count(out, `"rule":"linux-vm-non-entra-ssh"`) + strings.Count(out, `"rule":"windows-vm-non-entra-rdp"`) }
+	count := func(out string) int {
+		return strings.Count(out, `"rule":"linux-vm-non-entra-ssh"`) + strings.Count(out, `"rule":"windows-vm-non-entra-rdp"`)
+	}
 	code, out, errs := runCLI(t, "", "scan", "-o", "json", logs)
 	if code != 0 || count(out) != 3 {
 		t.Fatalf("without an allow-list: exit %d, %d VM alerts, stderr %q", code, count(out), errs)

@@ -240,4 +240,3 @@ func orUnknown(s string) string {
 	}
 	return s
 }
-

@@ -148,4 +148,3 @@ func TestSentinel(t *testing.T) {
 		t.Errorf("only %d of 14 Sentinel queries run, want at least 11", len(ran))
 	}
 }
-
