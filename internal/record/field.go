@@ -73,6 +73,23 @@ var Crosswalk = []Alias{
 	{Name: "TenantId", LogAnalytics: []string{"AADTenantId"}, Graph: []string{"tenantId"}, Envelope: []string{"tenantId"}, Note: "the Entra tenant (Log Analytics TenantId is the workspace)"},
 }
 
+// Scalar reports whether the alias names a scalar value in some shape (the
+// country code that Location is, the error code that ResultType is): such an
+// alias is not a prefix of longer paths, so that location.city stays the
+// city of the Graph location object.
+func (a *Alias) Scalar() bool {
+	for _, g := range a.Graph {
+		if strings.Contains(g, ".") {
+			return true
+		}
+	}
+	switch strings.ToLower(a.Name) {
+	case "location", "resultdescription":
+		return true
+	}
+	return false
+}
+
 var crosswalkIndex = func() map[string]*Alias {
 	m := make(map[string]*Alias, len(Crosswalk))
 	for i := range Crosswalk {
@@ -100,7 +117,7 @@ func CompileField(name string) *Field {
 		if segs[i-1].isIdx {
 			continue
 		}
-		if a, ok := crosswalkIndex[strings.ToLower(joinKeys(segs[:i]))]; ok {
+		if a, ok := crosswalkIndex[strings.ToLower(joinKeys(segs[:i]))]; ok && (i == len(segs) || !a.Scalar()) {
 			alias, split = a, i
 			break
 		}

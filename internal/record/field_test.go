@@ -187,3 +187,18 @@ func ExampleRecord_Get() {
 	fmt.Println(r.Kind, r.Table, IsFalse(r.Get(compliant)), IsZero(r.Get(result)))
 	// Output: signin AADNonInteractiveUserSignInLogs true true
 }
+
+func TestScalarAliasIsNotAPrefix(t *testing.T) {
+	r := parse(t, signins["graph-beta"])
+	r2 := parse(t, `{"createdDateTime":"2024-05-09T23:49:39Z","userPrincipalName":"a","status":{"errorCode":0},"location":{"city":"Berlin","countryOrRegion":"DE"}}`)
+	if got := Text(r2.Get(CompileField("location.city"))); got != "Berlin" {
+		t.Fatalf("location.city = %q", got)
+	}
+	if got := Text(r2.Get(CompileField("Location"))); got != "DE" {
+		t.Fatalf("Location = %q", got)
+	}
+	if got := Text(r2.Get(CompileField("LocationDetails.city"))); got != "Berlin" {
+		t.Fatalf("LocationDetails.city = %q", got)
+	}
+	_ = r
+}

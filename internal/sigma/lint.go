@@ -433,7 +433,7 @@ func (c *fieldChecker) resolve(name string) resolved {
 		if segs[i-1].isIdx {
 			continue
 		}
-		if a, ok := crosswalk[strings.ToLower(joinSegs(segs[:i]))]; ok {
+		if a, ok := crosswalk[strings.ToLower(joinSegs(segs[:i]))]; ok && (i == len(segs) || !a.Scalar()) {
 			alias, split = a, i
 			break
 		}
