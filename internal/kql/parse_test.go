@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -63,16 +64,7 @@ func TestParseErrors(t *testing.T) {
 // TestParseSentinelCorpus parses every query of the Sentinel corpus: each
 // parses, or is refused with a position.
 func TestParseSentinelCorpus(t *testing.T) {
-	dir := os.Getenv("ENTRAWATCH_CORPUS")
-	if dir == "" {
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("ENTRAWATCH_CORPUS is not set")
-		}
-		t.Skip("ENTRAWATCH_CORPUS not set: skipping the Sentinel corpus")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir)
-	}
+	dir := testenv.Corpus(t)
 	queryRE := regexp.MustCompile(`(?ms)^query: \|\s*\n(.*?)(?:^\S|\z)`)
 	n, ok := 0, 0
 	_ = filepath.WalkDir(filepath.Join(dir, "sentinel"), func(path string, d os.DirEntry, err error) error {

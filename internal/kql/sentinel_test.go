@@ -3,6 +3,7 @@ package kql
 import (
 	"bytes"
 	"context"
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,16 +44,7 @@ var sentinelVariants = map[string]map[string][2]string{
 // refused.txt must be refused with a message containing its text; any other
 // must run and return want.jsonl (-update rewrites it).
 func TestSentinel(t *testing.T) {
-	corpus := os.Getenv("ENTRAWATCH_CORPUS")
-	if corpus == "" {
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("ENTRAWATCH_CORPUS is not set but ENTRAWATCH_REQUIRE_INTEGRATION is: the Sentinel queries must be read")
-		}
-		t.Skip("ENTRAWATCH_CORPUS not set: skipping the Sentinel queries")
-	}
-	if !filepath.IsAbs(corpus) {
-		corpus = filepath.Join("..", "..", corpus)
-	}
+	corpus := testenv.Corpus(t)
 	dir := filepath.Join("..", "..", "testdata", "kql", "sentinel")
 	cases, _ := filepath.Glob(filepath.Join(dir, "*", "source.txt"))
 	if len(cases) != 14 {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,18 +31,7 @@ import (
 // ENTRAWATCH_REQUIRE_INTEGRATION=1 the skip is a failure.
 func corpusSamples(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("ENTRAWATCH_CORPUS")
-	if dir == "" {
-		msg := "ENTRAWATCH_CORPUS is not set: skipping the conformance test over the public corpus (set it to the corpus folder, e.g. ENTRAWATCH_CORPUS=../shared/corpus, relative to the repository root)"
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(msg + "; ENTRAWATCH_REQUIRE_INTEGRATION=1 makes this a failure")
-		}
-		t.Skip(msg)
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(repoRoot, dir)
-	}
-	samples := filepath.Join(dir, "samples")
+	samples := filepath.Join(testenv.Corpus(t), "samples")
 	if st, err := os.Stat(samples); err != nil || !st.IsDir() {
 		t.Fatalf("ENTRAWATCH_CORPUS=%s: no samples folder at %s", os.Getenv("ENTRAWATCH_CORPUS"), samples)
 	}

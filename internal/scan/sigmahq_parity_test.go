@@ -3,6 +3,7 @@ package scan_test
 import (
 	"context"
 	"fmt"
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"os"
 	"path"
 	"path/filepath"
@@ -115,17 +116,7 @@ var sigmaHQParity = []parityCase{
 // ENTRAWATCH_REQUIRE_INTEGRATION=1 the skip is a failure.
 func corpusRules(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("ENTRAWATCH_CORPUS")
-	if dir == "" {
-		msg := "ENTRAWATCH_CORPUS is not set: skipping the parity test of SigmaHQ's device rules and the built-ins (set it to the corpus folder, e.g. ENTRAWATCH_CORPUS=../shared/corpus, relative to the repository root)"
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal(msg + "; ENTRAWATCH_REQUIRE_INTEGRATION=1 makes this a failure")
-		}
-		t.Skip(msg)
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(repoRoot, dir)
-	}
+	dir := testenv.Corpus(t)
 	rules := filepath.Join(dir, "sigma")
 	if st, err := os.Stat(rules); err != nil || !st.IsDir() {
 		t.Fatalf("ENTRAWATCH_CORPUS=%s: no sigma folder at %s", os.Getenv("ENTRAWATCH_CORPUS"), rules)

@@ -2,7 +2,7 @@ package scan
 
 import (
 	"context"
-	"os"
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,28 +55,8 @@ func TestMicrosoftGuideUbuntuExample(t *testing.T) {
 	}
 }
 
-// vmCorpusDir returns the conformance corpus folder, or skips (fails when
-// ENTRAWATCH_REQUIRE_INTEGRATION is set).
-func vmCorpusDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("ENTRAWATCH_CORPUS")
-	if dir == "" {
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("ENTRAWATCH_CORPUS is not set but ENTRAWATCH_REQUIRE_INTEGRATION is: the conformance corpus must be available")
-		}
-		t.Skip("ENTRAWATCH_CORPUS not set: skipping the conformance test over the public corpus")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = vmRepoPath(dir)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("ENTRAWATCH_CORPUS: %v", err)
-	}
-	return dir
-}
-
 func TestVMCorpus(t *testing.T) {
-	dir := vmCorpusDir(t)
+	dir := testenv.Corpus(t)
 	alerts, warns := vmScan(t, 2025,
 		filepath.Join(dir, "samples/loghub/OpenSSH_2k.log"),
 		filepath.Join(dir, "samples/otrf-security-datasets/rdp_interactive_taskmanager_lsass_dump.logon-subset.json"),

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"context"
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"os"
 	"path/filepath"
 	"slices"
@@ -111,16 +112,7 @@ func TestCheckFieldsConformance(t *testing.T) {
 // The SigmaHQ corpus: each warning is a genuine problem of the SigmaHQ rule
 // (see the list in the test), and nothing else is reported.
 func TestCheckFieldsCorpus(t *testing.T) {
-	dir := os.Getenv("ENTRAWATCH_CORPUS")
-	if dir == "" {
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("ENTRAWATCH_CORPUS is not set")
-		}
-		t.Skip("ENTRAWATCH_CORPUS not set: skipping the SigmaHQ corpus")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir)
-	}
+	dir := testenv.Corpus(t)
 	rules, _ := LoadPaths([]string{filepath.Join(dir, "sigma")})
 	var got []string
 	for _, w := range CheckFields(rules) {

@@ -1,7 +1,7 @@
 package sigma
 
 import (
-	"os"
+	"github.com/entrawatch/entrawatch/internal/testenv"
 	"path/filepath"
 	"testing"
 
@@ -9,16 +9,7 @@ import (
 )
 
 func TestCorpusRulesLoad(t *testing.T) {
-	dir := os.Getenv("ENTRAWATCH_CORPUS")
-	if dir == "" {
-		if os.Getenv("ENTRAWATCH_REQUIRE_INTEGRATION") != "" {
-			t.Fatal("ENTRAWATCH_CORPUS is not set")
-		}
-		t.Skip("ENTRAWATCH_CORPUS not set: skipping the SigmaHQ corpus")
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir)
-	}
+	dir := testenv.Corpus(t)
 	var paths []string
 	for _, d := range []string{"activity_logs", "audit_logs", "identity_protection", "privileged_identity_management", "signin_logs", "other"} {
 		paths = append(paths, filepath.Join(dir, "sigma", d))
