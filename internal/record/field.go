@@ -574,3 +574,30 @@ func (r *Record) altFirst(s segment, top bool) bool {
 	}
 	return false
 }
+
+// Step is one step of a path a field resolves through: an object key, or
+// an array index.
+type Step struct {
+	Key   string
+	Index bool
+}
+
+func steps(paths []path) [][]Step {
+	out := make([][]Step, len(paths))
+	for i, p := range paths {
+		out[i] = make([]Step, len(p))
+		for j, s := range p {
+			out[i][j] = Step{Key: s.key, Index: s.isIdx}
+		}
+	}
+	return out
+}
+
+// Paths returns the candidate paths of f in a shape, in the order Get tries
+// them (for ShapeDiagnostic, the paths inside the properties object), so
+// that tools such as rule linters resolve names exactly as records do.
+func (f *Field) Paths(s Shape) [][]Step { return steps(f.paths[s]) }
+
+// EnvelopePaths returns the paths Get tries on a diagnostic-settings
+// envelope (none when the name was written with "properties.").
+func (f *Field) EnvelopePaths() [][]Step { return steps(f.envelope) }

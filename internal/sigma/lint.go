@@ -420,38 +420,26 @@ func (c *fieldChecker) shapes(k record.Kind) (la, graph, env, win *fieldNode) {
 	return nil, nil, nil, nil
 }
 
-// resolve finds what a field name reaches in the kinds of the rule, as
-// record.CompileField builds its paths: the properties. prefix dropped (and
-// the envelope then not tried), the longest dotted prefix with a Crosswalk
-// entry replaced by its spelling in each shape.
+// resolve finds what a field name reaches in the kinds of the rule: the
+// field view's own paths for each shape (record.Field.Paths), walked in the
+// catalogue trees, so that the check cannot drift from how records resolve.
 func (c *fieldChecker) resolve(name string) resolved {
-	n, explicit := stripProps(name)
-	segs := splitPath(n)
-	var alias *record.Alias
-	split := 0
-	for i := len(segs); i > 0; i-- {
-		if segs[i-1].isIdx {
-			continue
-		}
-		if a, ok := crosswalk[strings.ToLower(joinSegs(segs[:i]))]; ok && (i == len(segs) || !a.Scalar()) {
-			alias, split = a, i
-			break
-		}
-	}
-	rest := segs[split:]
-	spell := func(list []string, def bool) [][]pathSeg {
-		if alias == nil {
-			return [][]pathSeg{segs}
-		}
-		if list == nil && def {
-			list = []string{alias.Name}
-		}
-		var out [][]pathSeg
-		for _, s := range list {
-			out = append(out, append(splitPath(s), rest...))
+	f := record.CompileField(name)
+	conv := func(ps [][]record.Step) [][]pathSeg {
+		out := make([][]pathSeg, len(ps))
+		for i, p := range ps {
+			for _, st := range p {
+				out[i] = append(out[i], pathSeg{key: st.Key, isIdx: st.Index})
+			}
 		}
 		return out
 	}
+	la, graph := conv(f.Paths(record.ShapeLogAnalytics)), conv(f.Paths(record.ShapeGraph))
+	env := conv(f.EnvelopePaths())
+	// Windows events: the catalogue holds System values and EventData names
+	// flat, which is the first path the field view tries (the others are the
+	// same names under each JSON form's EventData).
+	win := conv(f.Paths(record.ShapeWindows))[:1]
 	var res resolved
 	try := func(t *fieldNode, paths [][]pathSeg) {
 		if t == nil {
@@ -464,25 +452,11 @@ func (c *fieldChecker) resolve(name string) resolved {
 		}
 	}
 	for _, k := range c.kinds {
-		la, graph, env, win := c.shapes(k)
-		if alias != nil {
-			try(la, spell(alias.LogAnalytics, true))
-			try(graph, spell(alias.Graph, true))
-			if !explicit {
-				try(env, spell(alias.Envelope, false))
-			}
-		} else {
-			try(la, [][]pathSeg{segs})
-			try(graph, [][]pathSeg{segs})
-			if !explicit {
-				try(env, [][]pathSeg{segs})
-			}
-		}
-		if win != nil {
-			// The Windows shape ignores the Crosswalk: System values and
-			// EventData names, flat or under each form's EventData.
-			try(win, [][]pathSeg{segs})
-		}
+		laT, graphT, envT, winT := c.shapes(k)
+		try(laT, la)
+		try(graphT, graph)
+		try(envT, env)
+		try(winT, win)
 	}
 	return res
 }
@@ -493,17 +467,6 @@ func stripProps(name string) (string, bool) {
 		return n[11:], true
 	}
 	return n, false
-}
-
-func joinSegs(segs []pathSeg) string {
-	var b strings.Builder
-	for i, s := range segs {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s.key)
-	}
-	return b.String()
 }
 
 var kindLabels = map[record.Kind]string{
