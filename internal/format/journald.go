@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/entrawatch/entrawatch/internal/sshlog"
 	"github.com/valyala/fastjson"
 )
 
@@ -65,34 +64,9 @@ func journalString(v *fastjson.Value) string {
 
 // Split implements Reader.
 func (Journald) Split(ctx context.Context, _ string, r io.Reader, opts Options, emit func(*Item) error) error {
-	ls := newLineScanner(r, opts.MaxRecord)
 	var p fastjson.Parser
-	var pair sshlog.Pairer
-	var out []byte
-	var it Item
-	var index int64
-	for {
-		b, n, tooLong, err := ls.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("line %d: read error: %w", n, err)
-		}
-		if n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if len(bytes.TrimSpace(b)) == 0 && !tooLong {
-			continue
-		}
-		index++
-		if tooLong {
-			it = Item{Line: n, Index: index, OwnLine: true, Err: fmt.Errorf("line %d: %w (over %d bytes), skipped", n, ErrLineTooLong, ls.max)}
-			if err := emit(&it); err != nil {
-				return err
-			}
-			continue
-		}
+	return splitAuthLines(ctx, r, opts, "journald", emit, func(b []byte, n int64) (syslogLine, []byte, error) {
+		var l syslogLine
 		v, err := p.ParseBytes(b)
 		if err != nil || v.Type() != fastjson.TypeObject {
 			reason := "not a JSON object"
@@ -102,20 +76,11 @@ func (Journald) Split(ctx context.Context, _ string, r io.Reader, opts Options, 
 					reason = reason[:200] + "…"
 				}
 			}
-			it = Item{Line: n, Index: index, OwnLine: true, Err: fmt.Errorf("line %d: invalid journal entry: %s", n, reason)}
-			if err := emit(&it); err != nil {
-				return err
-			}
-			continue
+			return l, nil, fmt.Errorf("line %d: invalid journal entry: %s", n, reason)
 		}
-		var l syslogLine
 		us, err := strconv.ParseInt(journalString(v.Get("__REALTIME_TIMESTAMP")), 10, 64)
 		if err != nil {
-			it = Item{Line: n, Index: index, OwnLine: true, Err: fmt.Errorf("line %d: journal entry without a valid __REALTIME_TIMESTAMP", n)}
-			if err := emit(&it); err != nil {
-				return err
-			}
-			continue
+			return l, nil, fmt.Errorf("line %d: journal entry without a valid __REALTIME_TIMESTAMP", n)
 		}
 		l.t = time.UnixMicro(us).UTC()
 		l.host = journalString(v.Get("_HOSTNAME"))
@@ -128,14 +93,9 @@ func (Journald) Split(ctx context.Context, _ string, r io.Reader, opts Options, 
 			l.pid = journalString(v.Get("_PID"))
 		}
 		l.msg = journalString(v.Get("MESSAGE"))
-		raw := fmt.Appendf(nil, "%s %s %s[%s]: %s", l.t.Format(time.RFC3339Nano), l.host, l.prog, l.pid, l.msg)
-		check := pair.Observe(l.host, l.prog, l.msg, l.t, raw)
-		out = appendSyslogRecord(out[:0], &l, b, check)
-		it = Item{Data: out, Line: n, Index: index, OwnLine: true, Format: "journald"}
-		if err := emit(&it); err != nil {
-			return err
-		}
-	}
+		quoted := fmt.Appendf(nil, "%s %s %s[%s]: %s", l.t.Format(time.RFC3339Nano), l.host, l.prog, l.pid, l.msg)
+		return l, quoted, nil
+	})
 }
 
 var _ Reader = Journald{}

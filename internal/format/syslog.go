@@ -184,11 +184,27 @@ func appendSyslogRecord(b []byte, l *syslogLine, raw []byte, check string) []byt
 
 // Split implements Reader.
 func (Syslog) Split(ctx context.Context, name string, r io.Reader, opts Options, emit func(*Item) error) error {
-	ls := newLineScanner(r, opts.MaxRecord)
 	years := &yearGuesser{fixed: opts.Year}
 	if opts.ModTime > 0 {
 		years.modTime = time.Unix(opts.ModTime, 0).UTC()
 	}
+	return splitAuthLines(ctx, r, opts, "syslog", emit, func(b []byte, n int64) (syslogLine, []byte, error) {
+		l, ok := parseSyslog(b, years)
+		if !ok {
+			return l, nil, fmt.Errorf("line %d: not a syslog line (expected \"Mon dd hh:mm:ss host program[pid]: message\" or an RFC 3339 timestamp)", n)
+		}
+		return l, b, nil
+	})
+}
+
+// splitAuthLines is the line loop of the syslog and journald readers: it
+// bounds line length, skips blank lines, turns each line into a syslog line
+// with parse (which also returns the text the Entra login module's verdict
+// is quoted by), pairs SSH logins with the module's verdicts, and emits the
+// Syslog-shaped records.
+func splitAuthLines(ctx context.Context, r io.Reader, opts Options, format string, emit func(*Item) error,
+	parse func(b []byte, n int64) (syslogLine, []byte, error)) error {
+	ls := newLineScanner(r, opts.MaxRecord)
 	var pair sshlog.Pairer
 	var out []byte
 	var it Item
@@ -204,29 +220,28 @@ func (Syslog) Split(ctx context.Context, name string, r io.Reader, opts Options,
 		if n&1023 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if len(bytes.TrimSpace(b)) == 0 && !tooLong {
+			continue
+		}
+		index++
 		if tooLong {
-			index++
 			it = Item{Line: n, Index: index, OwnLine: true, Err: fmt.Errorf("line %d: %w (over %d bytes), skipped", n, ErrLineTooLong, ls.max)}
 			if err := emit(&it); err != nil {
 				return err
 			}
 			continue
 		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		index++
-		l, ok := parseSyslog(b, years)
-		if !ok {
-			it = Item{Line: n, Index: index, OwnLine: true, Err: fmt.Errorf("line %d: not a syslog line (expected \"Mon dd hh:mm:ss host program[pid]: message\" or an RFC 3339 timestamp)", n)}
+		l, quoted, err := parse(b, n)
+		if err != nil {
+			it = Item{Line: n, Index: index, OwnLine: true, Err: err}
 			if err := emit(&it); err != nil {
 				return err
 			}
 			continue
 		}
-		check := pair.Observe(l.host, l.prog, l.msg, l.t, b)
+		check := pair.Observe(l.host, l.prog, l.msg, l.t, quoted)
 		out = appendSyslogRecord(out[:0], &l, b, check)
-		it = Item{Data: out, Line: n, Index: index, OwnLine: true, Format: "syslog"}
+		it = Item{Data: out, Line: n, Index: index, OwnLine: true, Format: format}
 		if err := emit(&it); err != nil {
 			return err
 		}
