@@ -4,28 +4,44 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/entrawatch/entrawatch/internal/catalog"
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/rule"
+	"github.com/entrawatch/entrawatch/internal/sentinel"
 	"github.com/entrawatch/entrawatch/internal/sigma"
+	"github.com/entrawatch/entrawatch/internal/yamltree"
 	"github.com/spf13/cobra"
 )
 
 func newRulesCmd(s Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "List, show, lint and test detections (built-in and Sigma)",
+		Short: "List, show, lint and test detections (built-in, Sigma and Sentinel)",
 	}
 	var out string
+	var listRules []string
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "Print the catalogue of built-in detections",
-		Long:  "List prints every built-in detection with its id, risk level, data source and ATT&CK technique.\nWith --output markdown it prints the catalogue page docs/rules.md is generated from.",
+		Short: "Print the catalogue of built-in detections (and of --rules)",
+		Long:  "List prints every built-in detection with its id, risk level, data source and ATT&CK technique,\nthen those of the Sigma and Sentinel rules given with --rules (problems go to stderr).\nWith --output markdown it prints the catalogue page docs/rules.md is generated from (built-ins only).",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cat := detect.Catalogue()
+			if len(listRules) > 0 && out != "markdown" {
+				l := loadRules(listRules, sigma.Config{}, false)
+				for _, p := range l.probs {
+					fmt.Fprintf(s.Err, "warning: %s\n", p.Error())
+				}
+				for _, d := range l.sigma {
+					cat = append(cat, d.Info())
+				}
+				for _, d := range sentinel.NewSet(l.sentinel, sentinel.Options{}).Detectors() {
+					cat = append(cat, d.Info())
+				}
+			}
 			switch out {
 			case "table", "":
 				fmt.Fprintf(s.Out, "%-38s  %-6s  %-40s  %s\n", "ID", "RISK", "SOURCE", "ATT&CK")
@@ -57,15 +73,18 @@ func newRulesCmd(s Streams) *cobra.Command {
 		},
 	}
 	list.Flags().StringVarP(&out, "output", "o", "table", "table, markdown or json")
+	list.Flags().StringArrayVar(&listRules, "rules", nil, "also list the Sigma and Sentinel rules of this file or folder (repeatable)")
 	var placeholders []string
 	var noFieldCheck bool
 	lint := &cobra.Command{
 		Use:   "lint PATH...",
-		Short: "Check Sigma rules and report every one that cannot be used",
-		Long: `Lint loads Sigma rule files and folders as scan --rules does and prints, for each
-rule that cannot be used, its file, line, column and the reason (an unknown
-modifier, a logsource entrawatch reads no records of, a condition naming a
-missing search identifier, a filter naming an unknown rule…).
+		Short: "Check Sigma and Sentinel rules and report every one that cannot be used",
+		Long: `Lint loads rule files and folders as scan --rules does (Sigma rules and Microsoft
+Sentinel scheduled analytic rules, mixed) and prints, for each rule that cannot
+be used, its file, line, column and the reason (an unknown modifier, a logsource
+entrawatch reads no records of, a condition naming a missing search identifier,
+a filter naming an unknown rule, a KQL function or table a Sentinel query uses
+that entrawatch does not evaluate…).
 
 It also warns, with the file, line and column, about each field that no record
 kind of the rule's logsource carries in any format entrawatch reads (with the
@@ -81,15 +100,15 @@ It exits 1 when any problem or warning is reported.`,
 			if err != nil {
 				return usageError("--placeholder: %v", err)
 			}
-			dets, probs, warns := loadSigmaChecked(args, cfg, !noFieldCheck)
-			for _, p := range probs {
+			l := loadRules(args, cfg, !noFieldCheck)
+			for _, p := range l.probs {
 				fmt.Fprintln(s.Out, p.Error())
 			}
-			for _, w := range warns {
+			for _, w := range l.warns {
 				fmt.Fprintln(s.Out, w.Warning())
 			}
-			fmt.Fprintf(s.Err, "%d rules usable, %d problems, %d warnings\n", len(dets), len(probs), len(warns))
-			if len(probs) > 0 || len(warns) > 0 {
+			fmt.Fprintf(s.Err, "%d rules usable, %d problems, %d warnings\n", l.usable(), len(l.probs), len(l.warns))
+			if len(l.probs) > 0 || len(l.warns) > 0 {
 				return &ExitError{Code: 1}
 			}
 			return nil
@@ -100,13 +119,23 @@ It exits 1 when any problem or warning is reported.`,
 	var showRules []string
 	show := &cobra.Command{
 		Use:   "show ID",
-		Short: "Print one detection: a built-in's Sigma document or catalogue entry, or a Sigma rule given with --rules",
+		Short: "Print one detection: a built-in's Sigma document or catalogue entry, or a Sigma or Sentinel rule given with --rules",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			if len(showRules) > 0 {
-				dets, _ := loadSigma(showRules, sigma.Config{})
-				for _, d := range dets {
+				l := loadRules(showRules, sigma.Config{}, false)
+				for _, r := range l.sentinel {
+					if r.AlertID() == id || r.ID == id || r.Name == id {
+						src, err := os.ReadFile(r.File)
+						if err != nil {
+							return &ExitError{Code: 2, Err: err}
+						}
+						fmt.Fprintf(s.Out, "# %s:%d (Microsoft Sentinel %s rule %s over %s)\n%s", r.File, r.Line, r.Kind, r.AlertID(), strings.Join(r.Tables, ", "), src)
+						return nil
+					}
+				}
+				for _, d := range l.sigma {
 					if d.Info().ID == id || d.Rule().Title == id {
 						src, err := sigma.Source(d.Rule())
 						if err != nil {
@@ -131,7 +160,7 @@ It exits 1 when any problem or warning is reported.`,
 			return usageError("no detection %q (see entrawatch rules list)", id)
 		},
 	}
-	show.Flags().StringArrayVar(&showRules, "rules", nil, "Sigma rule file or folder to look in (repeatable)")
+	show.Flags().StringArrayVar(&showRules, "rules", nil, "Sigma or Sentinel rule file or folder to look in (repeatable)")
 	cmd.AddCommand(list, lint, show, newRulesTestCmd(s))
 	return cmd
 }
@@ -162,22 +191,67 @@ func wrap(s string) string {
 	return b.String()
 }
 
-// loadSigma loads and compiles Sigma rules.
-func loadSigma(paths []string, cfg sigma.Config) ([]*sigma.Detector, []sigma.Problem) {
-	dets, probs, _ := loadSigmaChecked(paths, cfg, false)
-	return dets, probs
+// loadedRules are the rules of --rules files and folders, which may mix
+// Sigma rules and Microsoft Sentinel analytic rules.
+type loadedRules struct {
+	sigma    []*sigma.Detector
+	sentinel []*sentinel.Rule
+	// probs are the rules that cannot be used (of both formats); warns
+	// the field check's warnings about Sigma rules.
+	probs, warns []sigma.Problem
 }
 
-// loadSigmaChecked loads and compiles Sigma rules and, with fieldCheck,
-// also returns the field check's warnings (sigma.CheckFields).
-func loadSigmaChecked(paths []string, cfg sigma.Config, fieldCheck bool) ([]*sigma.Detector, []sigma.Problem, []sigma.Problem) {
-	rules, probs := sigma.LoadPaths(paths)
-	dets, cprobs := sigma.Compile(rules, rule.NewCompiler(), cfg)
-	var warns []sigma.Problem
-	if fieldCheck {
-		warns = sigma.CheckFields(rules)
+// usable is the number of rules that run.
+func (l *loadedRules) usable() int { return len(l.sigma) + len(l.sentinel) }
+
+// loadRules loads the rules of paths: each YAML document that is a
+// Sentinel analytic rule (sentinel.IsRule) goes to internal/sentinel, a
+// Sentinel hunting query is refused, every other document is read as
+// Sigma and compiled. With fieldCheck, the Sigma field check's warnings
+// are returned too (sigma.CheckFields).
+func loadRules(paths []string, cfg sigma.Config, fieldCheck bool) loadedRules {
+	var out loadedRules
+	var sprobs []sentinel.Problem
+	other := func(file string, src []byte, doc *yamltree.Node) bool {
+		switch {
+		case sentinel.IsRule(doc):
+			r, ps := sentinel.Load(file, src, doc)
+			sprobs = append(sprobs, ps...)
+			if r != nil {
+				out.sentinel = append(out.sentinel, r)
+			}
+			return true
+		case sentinel.IsHuntingQuery(doc):
+			sprobs = append(sprobs, sentinel.HuntingQuery(file, doc))
+			return true
+		}
+		return false
 	}
-	return dets, append(probs, cprobs...), warns
+	rules, probs := sigma.LoadPathsWith(paths, other)
+	dets, cprobs := sigma.Compile(rules, rule.NewCompiler(), cfg)
+	var dups []sentinel.Problem
+	out.sentinel, dups = sentinel.Unique(out.sentinel)
+	for _, p := range append(sprobs, dups...) {
+		probs = append(probs, sigma.Problem{File: p.File, Line: p.Line, Col: p.Col, RuleID: p.RuleID, Msg: p.Msg})
+	}
+	out.sigma, out.probs = dets, append(probs, cprobs...)
+	if fieldCheck {
+		out.warns = sigma.CheckFields(rules)
+	}
+	return out
+}
+
+// loadSigmaChecked loads and compiles the Sigma rules of paths and, with
+// fieldCheck, returns the field check's warnings too (sigma.CheckFields).
+// Its callers run Sigma rules only: each Sentinel rule among the paths is
+// a problem saying so.
+func loadSigmaChecked(paths []string, cfg sigma.Config, fieldCheck bool) ([]*sigma.Detector, []sigma.Problem, []sigma.Problem) {
+	l := loadRules(paths, cfg, fieldCheck)
+	for _, r := range l.sentinel {
+		l.probs = append(l.probs, sigma.Problem{File: r.File, Line: r.Line, Col: r.Col, RuleID: r.AlertID(),
+			Msg: "a Microsoft Sentinel analytic rule: only entrawatch scan --rules runs them"})
+	}
+	return l.sigma, l.probs, l.warns
 }
 
 // placeholderConfig reads NAME=VALUE placeholder values.

@@ -12,7 +12,9 @@ import (
 	_ "github.com/entrawatch/entrawatch/internal/catalog" // the built-in Sigma detections
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/format"
+	"github.com/entrawatch/entrawatch/internal/input"
 	"github.com/entrawatch/entrawatch/internal/scan"
+	"github.com/entrawatch/entrawatch/internal/sentinel"
 	"github.com/entrawatch/entrawatch/internal/sigma"
 	"github.com/spf13/cobra"
 )
@@ -29,7 +31,7 @@ func isTerminal(f any) bool {
 func newScanCmd(s Streams) *cobra.Command {
 	var (
 		output, inputFormat, now, staleAfter, failOn string
-		summary, strict                              bool
+		summary, strict, replay                      bool
 		maxRecord, workers, year                     int
 		disable, allow, rulePaths, placeholders      []string
 		noBuiltin                                    bool
@@ -47,8 +49,8 @@ Each file's format is sniffed from its content; --input-format overrides it.
 Formats: ` + strings.Join(format.Names(), ", ") + `.
 
 Exit status: 0 whether or not alerts were found; 1 with --fail-on when an alert at
-or above that severity was found; 2 on a usage or read error (and, with --strict,
-on a malformed record).`,
+or above that severity was found; 2 on a usage or read error, when a Sentinel rule
+failed while running (and, with --strict, on a malformed record).`,
 		Example: `  entrawatch scan examples/
   entrawatch scan --output json --summary signins.json audit.csv
   az monitor ... | entrawatch scan -
@@ -111,23 +113,41 @@ on a malformed record).`,
 				return usageError("%v", err)
 			}
 			var sigmaDets []*sigma.Detector
+			var sentinelSet *sentinel.Set
 			if len(rulePaths) > 0 {
 				cfg, err := placeholderConfig(placeholders)
 				if err != nil {
 					return usageError("--placeholder: %v", err)
 				}
-				dets, probs, warns := loadSigmaChecked(rulePaths, cfg, true)
-				for _, p := range probs {
+				l := loadRules(rulePaths, cfg, true)
+				for _, p := range l.probs {
 					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
 				}
 				// Fields no record carries: the rules still run.
-				for _, p := range warns {
+				for _, p := range l.warns {
 					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
 				}
-				for _, d := range dets {
+				for _, d := range l.sigma {
 					eng.Add(d)
 				}
-				sigmaDets = dets
+				sigmaDets = l.sigma
+				if len(l.sentinel) > 0 {
+					// The rows of a Sentinel rule's tables are put back in
+					// the order the scan reads its inputs.
+					inputs, _ := input.Expand(args, nil)
+					order := make([]string, len(inputs))
+					for i, in := range inputs {
+						order[i] = in.Name
+					}
+					sopts := sentinel.Options{Replay: replay, FileOrder: order}
+					if now != "" {
+						sopts.Now = opts.Now
+					}
+					sentinelSet = sentinel.NewSet(l.sentinel, sopts)
+					for _, d := range sentinelSet.Detectors() {
+						eng.Add(d)
+					}
+				}
 			}
 			if len(eng.Detectors()) == 0 {
 				return usageError("no detections to run (--no-builtin without usable --rules)")
@@ -181,6 +201,17 @@ on a malformed record).`,
 					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
 				}
 			}
+			// What Sentinel rules did not evaluate, and the rules that failed.
+			var sentinelErrs []sentinel.Problem
+			if sentinelSet != nil {
+				for _, p := range sentinelSet.Warnings() {
+					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(p.Error()))
+				}
+				sentinelErrs = sentinelSet.Errors()
+				for _, p := range sentinelErrs {
+					fmt.Fprintf(s.Err, "error: %s\n", alert.Terminal(p.Error()))
+				}
+			}
 			if err := w.Close(); err != nil && runErr == nil {
 				runErr = fmt.Errorf("writing alerts: %w", err)
 			}
@@ -200,6 +231,12 @@ on a malformed record).`,
 					n = fmt.Sprintf("%d inputs", stats.ReadErrors)
 				}
 				return &ExitError{Code: 2, Err: fmt.Errorf("%s could not be read", n)}
+			case len(sentinelErrs) > 0:
+				n := "1 Sentinel rule"
+				if len(sentinelErrs) > 1 {
+					n = fmt.Sprintf("%d Sentinel rules", len(sentinelErrs))
+				}
+				return &ExitError{Code: 2, Err: fmt.Errorf("%s could not be evaluated", n)}
 			case strict && stats.Bad > 0:
 				return &ExitError{Code: 2, Err: fmt.Errorf("%d malformed records (--strict)", stats.Bad)}
 			case failSev != 0 && stats.MaxSeverity >= failSev:
@@ -220,7 +257,8 @@ on a malformed record).`,
 	f.IntVar(&workers, "workers", 0, "parsing goroutines (default: one per core)")
 	f.IntVar(&year, "year", 0, "year of syslog timestamps that carry none (default: from the file's modification time)")
 	f.StringSliceVar(&disable, "disable", nil, "detection ids to turn off (repeatable, comma-separated)")
-	f.StringArrayVar(&rulePaths, "rules", nil, "Sigma rule file or folder to run beside the built-in detections: detection, correlation and filter rules (repeatable)")
+	f.StringArrayVar(&rulePaths, "rules", nil, "rule file or folder to run beside the built-in detections: Sigma detection, correlation and filter rules, and Microsoft Sentinel scheduled analytic rules (repeatable)")
+	f.BoolVar(&replay, "sentinel-replay", false, "run each Sentinel rule's schedule (every queryFrequency back to the oldest record) instead of once at --now over its queryPeriod")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the scan to this file (for go tool pprof)")
 	_ = f.MarkHidden("cpuprofile")
 	f.BoolVar(&noBuiltin, "no-builtin", false, "turn the built-in detections off, so that only the --rules run")

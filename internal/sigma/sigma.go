@@ -74,7 +74,14 @@ var knownKeys = map[string]bool{
 }
 
 // Parse reads the Sigma documents of one file.
-func Parse(file string, src []byte) ([]*Rule, []Problem) {
+func Parse(file string, src []byte) ([]*Rule, []Problem) { return parse(file, src, nil) }
+
+// Other is offered each YAML document of a rule file before it is read as
+// Sigma; a document it takes (returns true for) is left to it. It lets
+// folders mix Sigma rules with rules of other formats.
+type Other func(file string, src []byte, doc *yamltree.Node) bool
+
+func parse(file string, src []byte, other Other) ([]*Rule, []Problem) {
 	docs, err := yamltree.Parse(src)
 	if err != nil {
 		p := Problem{File: file, Msg: err.Error()}
@@ -86,6 +93,9 @@ func Parse(file string, src []byte) ([]*Rule, []Problem) {
 	var rules []*Rule
 	var probs []Problem
 	for _, d := range docs {
+		if other != nil && other(file, src, d) {
+			continue
+		}
 		if d.Kind != yamltree.Map {
 			probs = append(probs, Problem{File: file, Line: d.Line, Col: d.Col, Msg: "a Sigma document must be a mapping, found " + d.Describe()})
 			continue
@@ -149,7 +159,10 @@ func Parse(file string, src []byte) ([]*Rule, []Problem) {
 
 // LoadPaths reads every .yml and .yaml file under the given files and
 // folders, in lexical order.
-func LoadPaths(paths []string) ([]*Rule, []Problem) {
+func LoadPaths(paths []string) ([]*Rule, []Problem) { return LoadPathsWith(paths, nil) }
+
+// LoadPathsWith is LoadPaths handing the documents other takes to it.
+func LoadPathsWith(paths []string, other Other) ([]*Rule, []Problem) {
 	var rules []*Rule
 	var probs []Problem
 	for _, p := range paths {
@@ -180,7 +193,7 @@ func LoadPaths(paths []string) ([]*Rule, []Problem) {
 				probs = append(probs, Problem{File: f, Msg: err.Error()})
 				continue
 			}
-			rs, ps := Parse(f, src)
+			rs, ps := parse(f, src, other)
 			rules = append(rules, rs...)
 			probs = append(probs, ps...)
 		}
