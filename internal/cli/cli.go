@@ -56,14 +56,19 @@ It reads Microsoft Graph JSON, Azure Monitor diagnostic-settings records (Event 
 storage-account exports), Log Analytics exports (JSON and CSV), the Entra portal's CSV and
 JSON downloads, Linux auth.log/secure and journald exports, and Windows Security events
 (EVTX, XML, and the JSON of Winlogbeat, NXLog, evtx_dump and Log Analytics), sniffing the
-format of each file. Sigma rules (detection and correlation) run beside the built-in
-detections with scan --rules.
+format of each file. Sigma rules (detection, correlation and filter rules) and Microsoft
+Sentinel analytic rules run beside the built-in detections with scan --rules.
 
-  entrawatch scan PATH...      find the threats in exported logs
-  entrawatch query 'KQL' PATH  run a Kusto query over the same logs
-  entrawatch rules list        the detection catalogue
-  entrawatch rules lint PATH   check Sigma rules
-  entrawatch rules test FILE   run rule unit tests
+  entrawatch demo                  serve against a simulated tenant: try it here
+  entrawatch serve --config FILE   watch tenants through Microsoft Graph and log files,
+                                   store alerts, deliver them, serve the API
+  entrawatch config check FILE     validate a configuration (config example prints one)
+  entrawatch alerts list           the stored alerts (show, ack, close, reopen)
+  entrawatch scan PATH...          find the threats in exported logs
+  entrawatch query 'KQL' PATH      run a Kusto query over the same logs
+  entrawatch rules list            the detection catalogue
+  entrawatch rules lint PATH       check Sigma and Sentinel rules
+  entrawatch rules test FILE       run rule unit tests
 
 Documentation: README.md and docs/ (rules, formats, sigma, rule tests, kql,
 deployment, performance).`,
@@ -77,7 +82,7 @@ deployment, performance).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
 	})
-	root.AddCommand(newScanCmd(s), newRulesCmd(s), newQueryCmd(s))
+	root.AddCommand(newScanCmd(s), newRulesCmd(s), newQueryCmd(s), newServeCmd(s), newDemoCmd(s), newAlertsCmd(s), newConfigCmd(s))
 	return root
 }
 
