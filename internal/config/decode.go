@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/entrawatch/entrawatch/internal/suggest"
 	"github.com/entrawatch/entrawatch/internal/yamltree"
 )
 
@@ -601,7 +602,7 @@ func didYouMean(s string, cands []string) string {
 		if c == s {
 			continue
 		}
-		d := editDistance(ls, strings.ToLower(c))
+		d := suggest.Distance(ls, strings.ToLower(c))
 		limit := 2
 		if len(c) <= 4 {
 			limit = 1
@@ -614,25 +615,4 @@ func didYouMean(s string, cands []string) string {
 		return ""
 	}
 	return " (did you mean " + keyName(best) + "?)"
-}
-
-// editDistance is the Levenshtein distance of two short strings, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/entrawatch/entrawatch/internal/record"
 	"github.com/entrawatch/entrawatch/internal/rule"
+	"github.com/entrawatch/entrawatch/internal/suggest"
 	"github.com/entrawatch/entrawatch/internal/yamltree"
 )
 
@@ -598,7 +599,7 @@ func (c *fieldChecker) suggest(name string) string {
 		if strings.HasPrefix(low, "@") || strings.HasPrefix(low, "_") {
 			continue
 		}
-		d := editDistance(q, low)
+		d := suggest.Distance(q, low)
 		if len(q) >= 4 && strings.HasPrefix(low, q) {
 			d = min(d, 2)
 		}
@@ -623,24 +624,3 @@ func (c *fieldChecker) suggest(name string) string {
 }
 
 func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
-
-// editDistance is the Levenshtein distance of two strings, by bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
