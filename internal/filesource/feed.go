@@ -3,6 +3,8 @@ package filesource
 import (
 	"bytes"
 	"io"
+
+	"github.com/entrawatch/entrawatch/internal/format"
 )
 
 // feed hands a section of a growing file to a format reader: only whole
@@ -22,7 +24,7 @@ type feed struct {
 	bufOff      int64 // file offset of buf[0]
 	r, ready, w int   // buf[r:ready] is deliverable; buf[ready:w] not yet
 	scanned     int   // CSV: buf[:scanned] has been through the state machine
-	state       csvState
+	state       format.CSVState
 	eof         bool
 	err         error // the source's read error
 	skipping    bool  // inside an overlong line, dropping bytes to its end
@@ -216,7 +218,7 @@ func (f *feed) fill() {
 		}
 		f.drop(i + 1)
 		f.skipping = false
-		f.state = csvFieldStart
+		f.state = format.CSVState(0)
 		f.scanned = 0
 		old = 0
 	}
@@ -228,7 +230,7 @@ func (f *feed) fill() {
 	}
 	for i := f.scanned; i < f.w; i++ {
 		var end bool
-		f.state, end = f.state.next(f.buf[i])
+		f.state, end = f.state.Next(f.buf[i])
 		if end {
 			f.ready = i + 1
 		}
@@ -252,56 +254,4 @@ func (f *feed) drop(n int) {
 	f.bufOff += int64(n)
 	f.consumed = f.bufOff
 	f.w, f.r, f.ready, f.scanned = m, 0, 0, 0
-}
-
-// csvState is where a byte stands in a CSV record, as encoding/csv reads it
-// with LazyQuotes and a comma delimiter (the format package's CSV reader):
-// it tells a line break that ends a record from one inside a quoted field.
-type csvState uint8
-
-const (
-	csvFieldStart csvState = iota
-	csvUnquoted
-	csvQuoted
-	csvQuote   // a '"' in a quoted field: an escaped quote, or the field's end
-	csvQuoteCR // '\r' after such a quote: the record's end if '\n' follows
-)
-
-// next returns the state after c and whether c ends a record.
-func (s csvState) next(c byte) (csvState, bool) {
-	switch s {
-	case csvQuoted:
-		if c == '"' {
-			return csvQuote, false
-		}
-		return csvQuoted, false
-	case csvQuote:
-		switch c {
-		case '"':
-			return csvQuoted, false
-		case ',':
-			return csvFieldStart, false
-		case '\n':
-			return csvFieldStart, true
-		case '\r':
-			return csvQuoteCR, false
-		}
-		return csvQuoted, false // a bare quote, kept as text
-	case csvQuoteCR:
-		if c == '\n' {
-			return csvFieldStart, true
-		}
-		return csvQuoted.next(c) // the quote and '\r' were text
-	}
-	switch c {
-	case '\n':
-		return csvFieldStart, true
-	case ',':
-		return csvFieldStart, false
-	case '"':
-		if s == csvFieldStart {
-			return csvQuoted, false
-		}
-	}
-	return csvUnquoted, false
 }

@@ -523,24 +523,26 @@ type lineLimiter struct {
 	cur   int // bytes of the current record so far
 	line  int // line breaks read
 	start int // line breaks read before the current record began
-	state csvState
+	state CSVState
 	err   error
 }
 
-// csvState is where a byte stands in a CSV record, as encoding/csv parses
-// it with LazyQuotes and a comma delimiter.
-type csvState uint8
+// CSVState is where a byte stands in a CSV record, as encoding/csv parses
+// it with LazyQuotes and a comma delimiter: it tells a line break that ends
+// a record from one inside a quoted field. The zero value is the start of a
+// field; the file source follows appended CSV with it too.
+type CSVState uint8
 
 const (
-	csvFieldStart csvState = iota
+	csvFieldStart CSVState = iota
 	csvUnquoted
 	csvQuoted
 	csvQuote   // a '"' in a quoted field: an escaped quote, or the field's end
 	csvQuoteCR // '\r' after such a quote: the record's end if '\n' follows
 )
 
-// next returns the state after c and whether c ends a record.
-func (s csvState) next(c byte) (csvState, bool) {
+// Next returns the state after c and whether c ends a record.
+func (s CSVState) Next(c byte) (CSVState, bool) {
 	switch s {
 	case csvQuoted:
 		if c == '"' {
@@ -563,7 +565,7 @@ func (s csvState) next(c byte) (csvState, bool) {
 		if c == '\n' {
 			return csvFieldStart, true
 		}
-		return csvQuoted.next(c) // the quote and '\r' were text
+		return csvQuoted.Next(c) // the quote and '\r' were text
 	}
 	switch c {
 	case '\n':
@@ -588,7 +590,7 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for i, c := range p[:n] {
 		var end bool
-		l.state, end = l.state.next(c)
+		l.state, end = l.state.Next(c)
 		if c == '\n' {
 			l.line++
 		}

@@ -204,7 +204,7 @@ func FuzzCSVLimiter(f *testing.F) {
 		st, start := csvFieldStart, 0
 		for i, c := range b {
 			var end bool
-			if st, end = st.next(c); end {
+			if st, end = st.Next(c); end {
 				mine[i+1] = true
 				if seg := string(b[start : i+1]); seg == "\n" || seg == "\r\n" {
 					blank[i+1] = true
