@@ -20,6 +20,7 @@ import (
 
 	"github.com/entrawatch/entrawatch/internal/alert"
 	"github.com/entrawatch/entrawatch/internal/kql"
+	"github.com/entrawatch/entrawatch/internal/sigma"
 	"github.com/entrawatch/entrawatch/internal/yamltree"
 )
 
@@ -87,24 +88,9 @@ type CustomDetail struct {
 }
 
 // Problem is a rule that cannot be used, a warning about one, or an error
-// while it ran.
-type Problem struct {
-	File      string
-	Line, Col int
-	RuleID    string
-	Msg       string
-}
-
-func (p Problem) Error() string {
-	loc := p.File
-	if p.Line > 0 {
-		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-	}
-	if p.RuleID != "" {
-		return fmt.Sprintf("%s: rule %s: %s", loc, p.RuleID, p.Msg)
-	}
-	return fmt.Sprintf("%s: %s", loc, p.Msg)
-}
+// while it ran: the same problem as a Sigma rule's, so that rule loaders
+// report both alike.
+type Problem = sigma.Problem
 
 // IDPrefix starts the id of every Sentinel rule's alerts, so that a
 // Sentinel rule can never take the id of a built-in detection or of a
