@@ -241,19 +241,6 @@ func loadRules(paths []string, cfg sigma.Config, fieldCheck bool) loadedRules {
 	return out
 }
 
-// loadSigmaChecked loads and compiles the Sigma rules of paths and, with
-// fieldCheck, returns the field check's warnings too (sigma.CheckFields).
-// Its callers run Sigma rules only: each Sentinel rule among the paths is
-// a problem saying so.
-func loadSigmaChecked(paths []string, cfg sigma.Config, fieldCheck bool) ([]*sigma.Detector, []sigma.Problem, []sigma.Problem) {
-	l := loadRules(paths, cfg, fieldCheck)
-	for _, r := range l.sentinel {
-		l.probs = append(l.probs, sigma.Problem{File: r.File, Line: r.Line, Col: r.Col, RuleID: r.AlertID(),
-			Msg: "a Microsoft Sentinel analytic rule: only entrawatch scan --rules runs them"})
-	}
-	return l.sigma, l.probs, l.warns
-}
-
 // placeholderConfig reads NAME=VALUE placeholder values.
 func placeholderConfig(specs []string) (sigma.Config, error) {
 	cfg := sigma.Config{Placeholders: map[string][]string{}}

@@ -23,6 +23,7 @@ import (
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/filesource"
 	"github.com/entrawatch/entrawatch/internal/graph"
+	"github.com/entrawatch/entrawatch/internal/sentinel"
 	"github.com/entrawatch/entrawatch/internal/serve"
 	"github.com/entrawatch/entrawatch/internal/sigma"
 	"github.com/entrawatch/entrawatch/internal/sink"
@@ -98,21 +99,24 @@ func newLogger(w io.Writer, l config.Log) *slog.Logger {
 }
 
 // engineFactory builds the detection engine of the configuration: the
-// built-ins (less those disabled) and the configured rules.
-func engineFactory(cfg *config.Config) (func(now time.Time) (*detect.Engine, error), error) {
+// built-ins (less those disabled) and the configured Sigma rules. It also
+// returns the configured Sentinel scheduled rules (less those disabled),
+// which the service runs on their schedule over the stored events. Every
+// problem of the rules is reported at once.
+func engineFactory(cfg *config.Config) (func(now time.Time) (*detect.Engine, error), []*sentinel.Rule, error) {
 	d := cfg.Detections
 	allow := &allowlist.List{}
 	if d.AllowFile != "" {
 		l, err := allowlist.Load(d.AllowFile)
 		if err != nil {
-			return nil, fmt.Errorf("detections.allow_file: %w", err)
+			return nil, nil, fmt.Errorf("detections.allow_file: %w", err)
 		}
 		allow = l
 	}
 	for _, a := range d.Allow {
 		e, err := allowlist.ParseEntry(a)
 		if err != nil {
-			return nil, fmt.Errorf("detections.allow %q: %w", a, err)
+			return nil, nil, fmt.Errorf("detections.allow %q: %w", a, err)
 		}
 		allow.Add(e)
 	}
@@ -128,41 +132,55 @@ func engineFactory(cfg *config.Config) (func(now time.Time) (*detect.Engine, err
 			disableRule = append(disableRule, id)
 		}
 	}
-	build := func(now time.Time) (*detect.Engine, []sigma.Problem, error) {
+	disabled := map[string]bool{}
+	for _, id := range disableRule {
+		disabled[id] = true
+	}
+	// The Sentinel rules are not in the engine: the service runs them on
+	// their own schedule.
+	build := func(now time.Time) (*detect.Engine, []*sentinel.Rule, []sigma.Problem, error) {
 		eng, err := detect.NewEngine(detect.Options{Now: now, StaleAfter: d.StaleAfter, Disable: disableBuiltin, NoBuiltin: d.NoBuiltin, Allow: allow})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		var probs []sigma.Problem
+		var scheduled []*sentinel.Rule
 		if len(d.Rules) > 0 {
-			dets, p, _ := loadSigmaChecked(d.Rules, sigma.Config{Placeholders: map[string][]string{}}, false)
-			probs = p
-			for _, x := range dets {
+			l := loadRules(d.Rules, sigma.Config{Placeholders: map[string][]string{}}, false)
+			probs = l.probs
+			for _, x := range l.sigma {
 				eng.Add(x)
+			}
+			for _, r := range l.sentinel {
+				if !disabled[r.AlertID()] {
+					scheduled = append(scheduled, r)
+				}
 			}
 		}
 		for _, id := range disableRule {
 			eng.Remove(id)
 		}
-		if len(eng.Detectors()) == 0 {
-			return nil, nil, errors.New("no detections to run (no_builtin without usable rules)")
+		if len(eng.Detectors()) == 0 && len(scheduled) == 0 {
+			return nil, nil, nil, errors.New("no detections to run (no_builtin without usable rules)")
 		}
-		return eng, probs, nil
+		return eng, scheduled, probs, nil
 	}
 	// Load once now so rule problems are reported at start.
-	if _, probs, err := build(time.Now()); err != nil {
-		return nil, err
-	} else if len(probs) > 0 {
+	_, scheduled, probs, err := build(time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(probs) > 0 {
 		var msgs []string
 		for _, p := range probs {
 			msgs = append(msgs, p.Error())
 		}
-		return nil, fmt.Errorf("detections.rules:\n  %s", strings.Join(msgs, "\n  "))
+		return nil, nil, fmt.Errorf("detections.rules:\n  %s", strings.Join(msgs, "\n  "))
 	}
 	return func(now time.Time) (*detect.Engine, error) {
-		eng, _, err := build(now)
+		eng, _, _, err := build(now)
 		return eng, err
-	}, nil
+	}, scheduled, nil
 }
 
 // runService builds the service of cfg and runs it until ctx ends.
@@ -180,7 +198,7 @@ func runService(ctx context.Context, s Streams, cfg *config.Config, hooks servic
 		return &ExitError{Code: 1, Err: err}
 	}
 	defer st.Close()
-	newEngine, err := engineFactory(cfg)
+	newEngine, scheduled, err := engineFactory(cfg)
 	if err != nil {
 		return usageError("%v", err)
 	}
@@ -196,7 +214,7 @@ func runService(ctx context.Context, s Streams, cfg *config.Config, hooks servic
 	m := serve.NewMetrics(reg)
 	opts := serve.Options{Store: st, NewEngine: newEngine, StaleAfter: cfg.Detections.StaleAfter, GroupWindow: cfg.Alerts.GroupWindow,
 		Retention: cfg.Store.Retention, Listen: cfg.Server.Listen, Token: cfg.Server.Token.Value(), Log: log, Registry: reg, Metrics: m,
-		Announce: hooks.announce}
+		Announce: hooks.announce, Scheduled: scheduled}
 	for _, x := range cfg.Alerts.Suppressions {
 		opts.Suppressions = append(opts.Suppressions, serve.Suppression{Rule: x.Rule, Entity: x.Entity, Tenant: x.Tenant, Until: x.Until, Reason: x.Reason})
 	}

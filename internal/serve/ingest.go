@@ -38,6 +38,13 @@ type Ingest struct {
 	Finish bool
 	// Extra are alerts the source raised itself (policy changes…).
 	Extra []*alert.Alert
+	// ExtraKeys, when set, has one key per Extra alert: the alert's
+	// identity within its rule and tenant, the same each time a run finds
+	// the same thing again (a scheduled rule's result row), in place of the
+	// time-based key of state checks. An empty key keeps that default.
+	ExtraKeys []string
+	// ExtraEvidence, when set, has the events behind each Extra alert.
+	ExtraEvidence [][]store.EventRef
 	// SkipSeen drops records already stored before detection (log records
 	// read again through overlapping windows); snapshots keep them.
 	SkipSeen bool
@@ -142,9 +149,13 @@ func (s *Service) ingest(ctx context.Context, in *Ingest) (*IngestResult, error)
 	// the same rule and entity, which may be about another finding (the
 	// actor of an audited assignment), and do not group.
 	extra := len(raised)
-	for _, a := range in.Extra {
+	for j, a := range in.Extra {
 		raised = append(raised, a)
-		evidence = append(evidence, nil)
+		var ev []store.EventRef
+		if j < len(in.ExtraEvidence) {
+			ev = in.ExtraEvidence[j]
+		}
+		evidence = append(evidence, ev)
 	}
 	for i, a := range raised {
 		if s.suppressed(in.Tenant, a) {
@@ -156,7 +167,13 @@ func (s *Service) ingest(ctx context.Context, in *Ingest) (*IngestResult, error)
 		if i >= extra {
 			group = ""
 		}
-		batch.Alerts = append(batch.Alerts, store.NewAlert{Alert: a, Tenant: in.Tenant, Key: alertKey(in.Tenant, a, evidence[i], i >= perRecord), Group: group, EventIDs: evidence[i]})
+		key := ""
+		if j := i - extra; j >= 0 && j < len(in.ExtraKeys) && in.ExtraKeys[j] != "" {
+			key = explicitKey(in.Tenant, a.Rule, in.ExtraKeys[j])
+		} else {
+			key = alertKey(in.Tenant, a, evidence[i], i >= perRecord)
+		}
+		batch.Alerts = append(batch.Alerts, store.NewAlert{Alert: a, Tenant: in.Tenant, Key: key, Group: group, EventIDs: evidence[i]})
 	}
 	r, err := s.store.Commit(ctx, batch)
 	if err != nil {
@@ -269,6 +286,14 @@ func alertKey(tenant string, a *alert.Alert, ev []store.EventRef, withTime bool)
 			fmt.Fprintf(h, "\x00%d", a.Time.Unix())
 		}
 	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// explicitKey is the store key of an alert whose source gave its identity
+// (Ingest.ExtraKeys): the rule, the tenant and that identity.
+func explicitKey(tenant, rule, key string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00k\x00%s", rule, tenant, key)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/entrawatch/entrawatch/internal/alert"
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/record"
+	"github.com/entrawatch/entrawatch/internal/sentinel"
 	"github.com/entrawatch/entrawatch/internal/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -58,6 +59,13 @@ type Options struct {
 	Retention time.Duration
 	Tenants   []*Tenant
 	Files     []FileSource
+	// Scheduled are Microsoft Sentinel scheduled analytic rules: each runs
+	// for every tenant and file source every queryFrequency over the
+	// stored events of its queryPeriod.
+	Scheduled []*sentinel.Rule
+	// MaxScheduledRecords bounds the records one run of a scheduled rule
+	// reads (default DefaultMaxScheduledRecords); a run over more fails.
+	MaxScheduledRecords int
 	// Dispatcher delivers alerts; nil stores them only.
 	Dispatcher Dispatcher
 	// Listen is the HTTP address ("" for none); Token the bearer token the
@@ -114,6 +122,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
+	}
+	if opts.MaxScheduledRecords <= 0 {
+		opts.MaxScheduledRecords = DefaultMaxScheduledRecords
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
@@ -225,6 +236,13 @@ func (s *Service) Run(ctx context.Context) error {
 			}()
 		}
 	}
+	for _, st := range s.scheduledStreams() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.loop(ctx, st)
+		}()
+	}
 	for _, f := range s.cfg.Files {
 		wg.Add(1)
 		go func() {
@@ -275,7 +293,9 @@ type stream struct {
 	name     string // "graph/signins"
 	tenant   string
 	interval time.Duration
-	poll     func(ctx context.Context) error
+	// delay is how long the first poll waits (0: it runs at once).
+	delay time.Duration
+	poll  func(ctx context.Context) error
 }
 
 // SourceStatus is what /api/v1/sources reports of a source.
@@ -307,6 +327,13 @@ func (s *Service) status(tenant, name string) *SourceStatus {
 // loop runs a stream every interval; failures are retried with capped
 // exponential backoff, and a stream never stops the service.
 func (s *Service) loop(ctx context.Context, st stream) {
+	if st.delay > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(st.delay):
+		}
+	}
 	backoff := time.Second
 	for {
 		err := st.poll(ctx)

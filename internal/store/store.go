@@ -264,6 +264,10 @@ type Store interface {
 	SeenEvents(ctx context.Context, tenant, kind string, ids []string) (map[string]bool, error)
 	// Cursor returns a stored cursor ("" and false when none).
 	Cursor(ctx context.Context, name string) (string, bool, error)
+	// Events calls fn with each stored event of tenant whose time is in
+	// [since, until), oldest first (then by kind and ID), Raw included; an
+	// error from fn stops the listing and is returned.
+	Events(ctx context.Context, tenant string, since, until time.Time, fn func(Event) error) error
 
 	// Alerts lists alerts newest first (by LastSeen, then ID), one page at
 	// a time; an invalid After cursor is an error.

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every store.Store
 // implementation passes: de-duplication, grouping, routing to the outbox,
-// atomic commits, pagination, alert life, devices, deliveries and pruning.
+// atomic commits, pagination, alert life, devices, deliveries, pruning and
+// the listing of events by time.
 package storetest
 
 import (
@@ -46,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"Prune", testPrune},
 		{"Cursors", testCursors},
+		{"Events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, open) })
@@ -1041,5 +1043,65 @@ func testCursors(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	if _, err := s.Commit(ctx, &store.Batch{Cursors: []store.Cursor{{Name: "", Value: "x"}}}); err == nil {
 		t.Error("a cursor without a name was stored, want an error")
+	}
+}
+
+func testEvents(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	s := openClosed(t, open)
+	other := event("signin", "other-tenant", T0.Add(time.Minute))
+	other.Tenant = "fabrikam"
+	untimed := event("signin", "untimed", time.Time{})
+	commit(t, s, &store.Batch{Events: []store.Event{
+		event("signin", "c", T0.Add(2*time.Minute)),
+		event("signin", "a", T0),
+		event("audit", "b", T0),
+		event("signin", "early", T0.Add(-time.Second)),
+		event("signin", "end", T0.Add(3*time.Minute)),
+		other, untimed,
+	}})
+	list := func(tenant string, since, until time.Time) []string {
+		t.Helper()
+		var got []string
+		err := s.Events(ctx, tenant, since, until, func(e store.Event) error {
+			if e.Tenant != tenant || e.Source != "graph/signins" || string(e.Raw) != `{"id":"`+e.ID+`"}` {
+				t.Errorf("event %s = %+v (raw %s), want tenant %s, its source and raw", e.ID, e, e.Raw, tenant)
+			}
+			got = append(got, fmt.Sprintf("%s/%s@%s", e.Kind, e.ID, e.Time.Format("15:04:05")))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Events: %v", err)
+		}
+		return got
+	}
+	tests := []struct {
+		name         string
+		tenant       string
+		since, until time.Time
+		want         []string
+	}{
+		{"window, in time order, until excluded", "contoso", T0, T0.Add(3 * time.Minute),
+			[]string{"audit/b@12:00:00", "signin/a@12:00:00", "signin/c@12:02:00"}},
+		{"since included", "contoso", T0.Add(-time.Second), T0.Add(time.Second),
+			[]string{"signin/early@11:59:59", "audit/b@12:00:00", "signin/a@12:00:00"}},
+		{"other tenant", "fabrikam", T0, T0.Add(time.Hour), []string{"signin/other-tenant@12:01:00"}},
+		{"empty window", "contoso", T0.Add(time.Hour), T0.Add(2 * time.Hour), nil},
+		{"until before since", "contoso", T0.Add(time.Hour), T0, nil},
+		{"unknown tenant", "nobody", T0.Add(-time.Hour), T0.Add(time.Hour), nil},
+	}
+	for _, tt := range tests {
+		if got := list(tt.tenant, tt.since, tt.until); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Events(%s, %s, %s) = %q, want %q", tt.name, tt.tenant, tt.since.Format(time.RFC3339), tt.until.Format(time.RFC3339), got, tt.want)
+		}
+	}
+	stop := errors.New("stop")
+	n := 0
+	err := s.Events(ctx, "contoso", T0.Add(-time.Hour), T0.Add(time.Hour), func(store.Event) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Events with fn failing = %v after %d events, want the error after 1", err, n)
 	}
 }
