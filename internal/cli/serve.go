@@ -202,6 +202,12 @@ func runService(ctx context.Context, s Streams, cfg *config.Config, hooks servic
 	if err != nil {
 		return usageError("%v", err)
 	}
+	for _, r := range scheduled {
+		// A run reads the stored events of its queryPeriod: older ones are gone.
+		if r.QueryPeriod > cfg.Store.Retention {
+			log.Warn("a Sentinel rule looks back further than events are kept: raise store.retention", "rule", r.AlertID(), "query_period", r.QueryPeriod.String(), "retention", cfg.Store.Retention.String())
+		}
+	}
 	// The alerts' links name the API's address once it listens.
 	var svcPtr atomic.Pointer[serve.Service]
 	svcAddr := func() string {
