@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -69,6 +70,14 @@ running, or an input that could not be read (the query is then not run).`,
 					return usageError("--input-format: %v", err)
 				}
 			}
+			var ref time.Time
+			if now != "" {
+				t, err := time.Parse(time.RFC3339Nano, now)
+				if err != nil {
+					return usageError("--now %q is not an RFC 3339 time (2026-11-27T00:00:00Z)", now)
+				}
+				ref = t.UTC()
+			}
 			q, err := kql.Parse(src)
 			if err != nil {
 				return usageError("query: %v", err)
@@ -76,16 +85,13 @@ running, or an input that could not be read (the query is then not run).`,
 			if err := kql.Check(q); err != nil {
 				return usageError("query: %v", err)
 			}
-			db, stats, err := kql.Load(cmd.Context(), kql.LoadConfig{
-				Paths: args, Stdin: s.In, InputFormat: inputFormat, Year: year,
+			stats, err := kql.ExecWrite(cmd.Context(), q, kql.LoadConfig{
+				Paths: args, Stdin: s.In, InputFormat: inputFormat, Year: year, Now: ref,
 				Warn: func(msg string) {
 					fmt.Fprintf(s.Err, "warning: %s\n", alert.Terminal(msg))
 				},
-			})
-			if err != nil {
-				return &ExitError{Code: 2, Err: err}
-			}
-			if stats.ReadErrors > 0 {
+			}, s.Out, output)
+			if stats != nil && stats.ReadErrors > 0 {
 				// A query over part of the data could answer wrongly.
 				n := "1 input"
 				if stats.ReadErrors > 1 {
@@ -93,26 +99,14 @@ running, or an input that could not be read (the query is then not run).`,
 				}
 				return &ExitError{Code: 2, Err: fmt.Errorf("%s could not be read: the query was not run", n)}
 			}
-			if now != "" {
-				t, err := time.Parse(time.RFC3339Nano, now)
-				if err != nil {
-					return usageError("--now %q is not an RFC 3339 time (2026-11-27T00:00:00Z)", now)
-				}
-				db.Now = t.UTC()
-			}
-			res, err := kql.Run(q, db)
-			if err != nil {
+			var qerr *kql.Error
+			if errors.As(err, &qerr) {
 				return &ExitError{Code: 2, Err: fmt.Errorf("query: %v", err)}
 			}
-			switch output {
-			case "csv":
-				err = kql.WriteCSV(s.Out, res)
-			case "table":
-				err = kql.WriteTable(s.Out, res)
-			default:
-				err = kql.WriteJSON(s.Out, res)
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
 			}
-			return err
+			return nil
 		},
 	}
 	f := cmd.Flags()

@@ -83,13 +83,18 @@ func Run(q *Query, db *DB) (*Table, error) {
 	if err := Check(q); err != nil {
 		return nil, err
 	}
-	ev := &evaluator{db: db, now: db.ReferenceTime(), lets: map[string]Value{}, tabLets: map[string]*tabBinding{},
-		lits: map[*Lit]Value{}, regexes: map[string]*regexp.Regexp{}}
-	ev.funcs = map[string]*funcBinding{}
+	ev := newEvaluator(db, db.ReferenceTime())
 	if err := ev.bindLets(q.Lets); err != nil {
 		return nil, err
 	}
 	return ev.tabular(q.Body)
+}
+
+// newEvaluator returns an evaluator over db with the reference time now
+// and no names bound. An evaluator is used by one goroutine at a time.
+func newEvaluator(db *DB, now time.Time) *evaluator {
+	return &evaluator{db: db, now: now, lets: map[string]Value{}, tabLets: map[string]*tabBinding{},
+		lits: map[*Lit]Value{}, regexes: map[string]*regexp.Regexp{}, funcs: map[string]*funcBinding{}}
 }
 
 func (ev *evaluator) tabular(t Tabular) (*Table, error) {
@@ -196,7 +201,7 @@ func (ev *evaluator) op(op Operator, t *Table) (*Table, error) {
 	case *Where:
 		out := &Table{Columns: t.Columns}
 		for _, r := range t.Rows {
-			v, err := ev.eval(o.Pred, &row{t, r})
+			v, err := ev.eval(o.Pred, &row{t: t, vals: r})
 			if err != nil {
 				return nil, err
 			}
@@ -216,7 +221,7 @@ func (ev *evaluator) op(op Operator, t *Table) (*Table, error) {
 			}
 			vals := make([]Value, len(t.Rows))
 			for i, r := range t.Rows {
-				v, err := ev.eval(a.Expr, &row{t, r})
+				v, err := ev.eval(a.Expr, &row{t: t, vals: r})
 				if err != nil {
 					return nil, err
 				}
@@ -242,7 +247,7 @@ func (ev *evaluator) op(op Operator, t *Table) (*Table, error) {
 			}
 			cols[ci] = make([]Value, len(t.Rows))
 			for i, r := range t.Rows {
-				v, err := ev.eval(a.Expr, &row{t, r})
+				v, err := ev.eval(a.Expr, &row{t: t, vals: r})
 				if err != nil {
 					return nil, err
 				}
@@ -459,13 +464,14 @@ func match(pat, name string) bool {
 	return true
 }
 
-func rowKey(r []Value) string {
-	var b strings.Builder
+func rowKey(r []Value) string { return string(appendRowKey(nil, r)) }
+
+// appendRowKey appends the key of a row of values.
+func appendRowKey(dst []byte, r []Value) []byte {
 	for _, v := range r {
-		b.WriteString(v.key())
-		b.WriteByte(0)
+		dst = append(resolved(v).appendKey(dst), 0)
 	}
-	return b.String()
+	return dst
 }
 
 // order compares two values for sorting: nulls are handled by the caller;
@@ -477,12 +483,41 @@ func order(a, b Value) int {
 	return cmpInt(int64(a.T), int64(b.T))
 }
 
+// sortLess reports whether a row with sort key values a sorts before one
+// with b (order by's comparison; ties are left to the stable sort).
+func sortLess(keys []SortKey, a, b []Value) bool {
+	for k, key := range keys {
+		nullsFirst := key.Asc
+		if key.NullsSet {
+			nullsFirst = key.NullsFirst
+		}
+		an, bn := a[k].IsNull(), b[k].IsNull()
+		switch {
+		case an && bn:
+			continue
+		case an:
+			return nullsFirst
+		case bn:
+			return !nullsFirst
+		}
+		c := order(a[k], b[k])
+		if c == 0 {
+			continue
+		}
+		if key.Asc {
+			return c < 0
+		}
+		return c > 0
+	}
+	return false
+}
+
 func (ev *evaluator) sort(t *Table, keys []SortKey) (*Table, error) {
 	vals := make([][]Value, len(t.Rows))
 	for i, r := range t.Rows {
 		vals[i] = make([]Value, len(keys))
 		for k, key := range keys {
-			v, err := ev.eval(key.Expr, &row{t, r})
+			v, err := ev.eval(key.Expr, &row{t: t, vals: r})
 			if err != nil {
 				return nil, err
 			}
@@ -493,33 +528,7 @@ func (ev *evaluator) sort(t *Table, keys []SortKey) (*Table, error) {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(x, y int) bool {
-		a, b := vals[idx[x]], vals[idx[y]]
-		for k, key := range keys {
-			nullsFirst := key.Asc
-			if key.NullsSet {
-				nullsFirst = key.NullsFirst
-			}
-			an, bn := a[k].IsNull(), b[k].IsNull()
-			switch {
-			case an && bn:
-				continue
-			case an:
-				return nullsFirst
-			case bn:
-				return !nullsFirst
-			}
-			c := order(a[k], b[k])
-			if c == 0 {
-				continue
-			}
-			if key.Asc {
-				return c < 0
-			}
-			return c > 0
-		}
-		return false
-	})
+	sort.SliceStable(idx, func(x, y int) bool { return sortLess(keys, vals[idx[x]], vals[idx[y]]) })
 	out := &Table{Columns: t.Columns, Rows: make([][]Value, len(idx))}
 	for i, j := range idx {
 		out.Rows[i] = t.Rows[j]

@@ -166,10 +166,28 @@ func parseDynamicLit(l *Lit) (Value, error) {
 	return v, nil
 }
 
-// row is the evaluation context of one row.
+// row is the evaluation context of one row. Its values may hold lazy
+// columns (lazy.go), computed when read through get.
 type row struct {
 	t    *Table
 	vals []Value
+	// live resolves the placeholders of a row streamed from a record.
+	live *liveRecord
+}
+
+// get returns the row's value of column i, computing it first when lazy.
+func (r *row) get(i int) Value {
+	v := r.vals[i]
+	if v.T != tLazy {
+		return v
+	}
+	if v.D == nil && r.live != nil {
+		v = r.live.column(int(v.I))
+	} else {
+		v = resolved(v)
+	}
+	r.vals[i] = v
+	return v
 }
 
 func (ev *evaluator) eval(e Expr, r *row) (Value, error) {
@@ -187,7 +205,7 @@ func (ev *evaluator) eval(e Expr, r *row) (Value, error) {
 	case *Ident:
 		if r != nil {
 			if i := r.t.index(x.Name); i >= 0 {
-				return r.vals[i], nil
+				return r.get(i), nil
 			}
 		}
 		if v, ok := ev.lets[x.Name]; ok {
@@ -198,20 +216,10 @@ func (ev *evaluator) eval(e Expr, r *row) (Value, error) {
 		return ev.binary(x, r)
 	case *Unary:
 		v, err := ev.eval(x.X, r)
-		if err != nil || x.Op == "+" {
+		if err != nil {
 			return v, err
 		}
-		switch v.T {
-		case TLong, TTimespan:
-			v.I = -v.I
-			return v, nil
-		case TReal:
-			v.F = -v.F
-			return v, nil
-		case TNull:
-			return v, nil
-		}
-		return Null, &Error{x.Pos, "cannot negate a " + v.T.String()}
+		return unary(x, v)
 	case *In:
 		return ev.in(x, r)
 	case *Between:
@@ -227,22 +235,7 @@ func (ev *evaluator) eval(e Expr, r *row) (Value, error) {
 		if err != nil {
 			return v, err
 		}
-		if v.T == TDatetime && lo.T == TDatetime && hi.T == TTimespan {
-			hi = Value{T: TDatetime, I: lo.I + hi.I}
-		}
-		if v.IsNull() || lo.IsNull() || hi.IsNull() {
-			return Null, nil
-		}
-		c1, err := compare(v, lo, x.Pos)
-		if err != nil {
-			return Null, err
-		}
-		c2, err := compare(v, hi, x.Pos)
-		if err != nil {
-			return Null, err
-		}
-		in := c1 >= 0 && c2 <= 0
-		return Bool(in != x.Not), nil
+		return between(x, v, lo, hi)
 	case *Call:
 		return ev.call(x, r)
 	case *Member:
@@ -260,32 +253,75 @@ func (ev *evaluator) eval(e Expr, r *row) (Value, error) {
 		if err != nil {
 			return v, err
 		}
-		if idx.T == TString {
-			return member(v, idx.S, x.Pos)
-		}
-		if v.IsNull() {
-			return Null, nil
-		}
-		arr, ok := v.D.([]Value)
-		if v.T != TDynamic || !ok {
-			if v.T == TString && !v.Dyn {
-				return Null, &Error{x.Pos, "indexing a string column (use parse_json first)"}
-			}
-			return Null, nil
-		}
-		if idx.T != TLong {
-			return Null, &Error{x.Pos, "array index must be a long, not " + idx.T.String()}
-		}
-		i := idx.I
-		if i < 0 {
-			i += int64(len(arr))
-		}
-		if i < 0 || i >= int64(len(arr)) {
-			return Null, nil
-		}
-		return arr[i], nil
+		return index(x, v, idx)
 	}
 	return Null, refuse(e.Position(), "expression %T", e)
+}
+
+// unary applies -x or +x to the operand's value.
+func unary(x *Unary, v Value) (Value, error) {
+	if x.Op == "+" {
+		return v, nil
+	}
+	switch v.T {
+	case TLong, TTimespan:
+		v.I = -v.I
+		return v, nil
+	case TReal:
+		v.F = -v.F
+		return v, nil
+	case TNull:
+		return v, nil
+	}
+	return Null, &Error{x.Pos, "cannot negate a " + v.T.String()}
+}
+
+// between applies x between (lo .. hi) to the values.
+func between(x *Between, v, lo, hi Value) (Value, error) {
+	if v.T == TDatetime && lo.T == TDatetime && hi.T == TTimespan {
+		hi = Value{T: TDatetime, I: lo.I + hi.I}
+	}
+	if v.IsNull() || lo.IsNull() || hi.IsNull() {
+		return Null, nil
+	}
+	c1, err := compare(v, lo, x.Pos)
+	if err != nil {
+		return Null, err
+	}
+	c2, err := compare(v, hi, x.Pos)
+	if err != nil {
+		return Null, err
+	}
+	in := c1 >= 0 && c2 <= 0
+	return Bool(in != x.Not), nil
+}
+
+// index applies x[i] (a member when i is a string) to the values.
+func index(x *Index, v, idx Value) (Value, error) {
+	if idx.T == TString {
+		return member(v, idx.S, x.Pos)
+	}
+	if v.IsNull() {
+		return Null, nil
+	}
+	arr, ok := v.D.([]Value)
+	if v.T != TDynamic || !ok {
+		if v.T == TString && !v.Dyn {
+			return Null, &Error{x.Pos, "indexing a string column (use parse_json first)"}
+		}
+		return Null, nil
+	}
+	if idx.T != TLong {
+		return Null, &Error{x.Pos, "array index must be a long, not " + idx.T.String()}
+	}
+	i := idx.I
+	if i < 0 {
+		i += int64(len(arr))
+	}
+	if i < 0 || i >= int64(len(arr)) {
+		return Null, nil
+	}
+	return arr[i], nil
 }
 
 func member(v Value, name string, p Pos) (Value, error) {
@@ -319,13 +355,7 @@ func (ev *evaluator) binary(x *Binary, r *row) (Value, error) {
 		if err != nil {
 			return rv, err
 		}
-		if rv.T == TBool && rv.I == 0 {
-			return Bool(false), nil
-		}
-		if l.True() && rv.True() {
-			return Bool(true), nil
-		}
-		return Null, nil
+		return andValues(l, rv), nil
 	case "or":
 		if l.True() {
 			return Bool(true), nil
@@ -334,18 +364,40 @@ func (ev *evaluator) binary(x *Binary, r *row) (Value, error) {
 		if err != nil {
 			return rv, err
 		}
-		if rv.True() {
-			return Bool(true), nil
-		}
-		if l.T == TBool && rv.T == TBool {
-			return Bool(false), nil
-		}
-		return Null, nil
+		return orValues(l, rv), nil
 	}
 	rv, err := ev.eval(x.R, r)
 	if err != nil {
 		return rv, err
 	}
+	return ev.binaryValues(x, l, rv)
+}
+
+// andValues is l and rv, when l is not false.
+func andValues(l, rv Value) Value {
+	if rv.T == TBool && rv.I == 0 {
+		return Bool(false)
+	}
+	if l.True() && rv.True() {
+		return Bool(true)
+	}
+	return Null
+}
+
+// orValues is l or rv, when l is not true.
+func orValues(l, rv Value) Value {
+	if rv.True() {
+		return Bool(true)
+	}
+	if l.T == TBool && rv.T == TBool {
+		return Bool(false)
+	}
+	return Null
+}
+
+// binaryValues applies a binary operator other than and/or to its
+// operands' values.
+func (ev *evaluator) binaryValues(x *Binary, l, rv Value) (Value, error) {
 	switch x.Op {
 	case "==", "!=":
 		if l.IsNull() || rv.IsNull() {
@@ -628,29 +680,40 @@ func (ev *evaluator) in(x *In, r *row) (Value, error) {
 	if err != nil {
 		return v, err
 	}
+	items, err := ev.inItems(x, r)
+	if err != nil {
+		return Null, err
+	}
+	return inValues(x, v, items)
+}
+
+// inItems evaluates the list of an in-like operator: dynamic arrays are
+// flattened, subqueries and tabular lets give their first column.
+func (ev *evaluator) inItems(x *In, r *row) ([]Value, error) {
 	var items []Value
 	for _, e := range x.List {
 		var tab *Table
+		var err error
 		if id, ok := e.(*Ident); ok && ev.isTabularName(id.Name, r) {
 			if tab, err = ev.tabLets[id.Name].get(); err != nil {
-				return Null, err
+				return nil, err
 			}
 		} else if t, ok := e.(*TabularExpr); ok {
 			if tab, err = ev.subquery(t); err != nil {
-				return Null, err
+				return nil, err
 			}
 		}
 		if tab != nil {
 			for _, rw := range tab.Rows {
 				if len(rw) > 0 {
-					items = append(items, rw[0])
+					items = append(items, resolved(rw[0]))
 				}
 			}
 			continue
 		}
 		iv, err := ev.eval(e, r)
 		if err != nil {
-			return iv, err
+			return nil, err
 		}
 		if arr, ok := iv.D.([]Value); ok && iv.T == TDynamic {
 			items = append(items, arr...)
@@ -658,6 +721,11 @@ func (ev *evaluator) in(x *In, r *row) (Value, error) {
 			items = append(items, iv)
 		}
 	}
+	return items, nil
+}
+
+// inValues applies an in-like operator to a value and its list's items.
+func inValues(x *In, v Value, items []Value) (Value, error) {
 	neg := strings.HasPrefix(x.Op, "!")
 	switch x.Op {
 	case "has_any", "has_all":

@@ -56,7 +56,7 @@ func (ev *evaluator) call(x *Call, r *row) (Value, error) {
 		if len(t.Rows) == 0 || len(t.Columns) == 0 {
 			return Null, nil
 		}
-		return t.Rows[0][0], nil
+		return resolved(t.Rows[0][0]), nil
 	}
 	args := make([]Value, len(x.Args))
 	for i, a := range x.Args {
@@ -69,6 +69,12 @@ func (ev *evaluator) call(x *Call, r *row) (Value, error) {
 		}
 		args[i] = v
 	}
+	return ev.applyCall(x, args)
+}
+
+// applyCall applies a function whose arguments are all evaluated first
+// (extract's type argument is left null) to their values.
+func (ev *evaluator) applyCall(x *Call, args []Value) (Value, error) {
 	var a Value
 	if len(args) > 0 {
 		a = args[0]
@@ -252,20 +258,12 @@ func newestTime(tables map[string]*Table) time.Time {
 	var best int64
 	found := false
 	for _, t := range tables {
-		i := t.index("TimeGenerated")
-		if i < 0 {
-			for j, c := range t.Columns {
-				if c.Type == "datetime" {
-					i = j
-					break
-				}
-			}
-		}
+		i := timeColumn(t.Columns)
 		if i < 0 {
 			continue
 		}
 		for _, r := range t.Rows {
-			if v := r[i]; v.T == TDatetime && (!found || v.I > best) {
+			if v := resolved(r[i]); v.T == TDatetime && (!found || v.I > best) {
 				best, found = v.I, true
 			}
 		}

@@ -3,7 +3,7 @@ package kql
 import (
 	"context"
 	"io"
-	"sync"
+	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
 	"github.com/entrawatch/entrawatch/internal/detect"
@@ -11,14 +11,13 @@ import (
 	"github.com/entrawatch/entrawatch/internal/scan"
 )
 
-// collector is the detector a query run registers instead of the
-// detections: it turns every record into its table row and hands the row
-// back through a marker alert, so that rows arrive in input order through
-// scan.Run's ordered alert sink.
+// collector is the detector Load registers instead of the detections: it
+// turns every record into its table row and hands the row back through a
+// marker alert, so that rows arrive in input order through scan.Run's
+// ordered alert sink.
 type collector struct {
-	info detect.Info
-	mu   sync.Mutex
-	rows map[*alert.Alert]pending
+	info  detect.Info
+	relay relay
 }
 
 type pending struct {
@@ -30,7 +29,7 @@ type pending struct {
 const collectorID = "kql-collect"
 
 func newCollector() *collector {
-	c := &collector{rows: map[*alert.Alert]pending{}}
+	c := &collector{}
 	c.info = detect.Info{ID: collectorID, Title: "collect records for entrawatch query", Kinds: append([]record.Kind{record.KindUnknown}, record.Kinds()...)}
 	return c
 }
@@ -42,11 +41,7 @@ func (c *collector) Detect(r *record.Record, emit func(*alert.Alert)) {
 	if table == "" {
 		return
 	}
-	a := &alert.Alert{Rule: collectorID}
-	c.mu.Lock()
-	c.rows[a] = pending{table, row, r.Source}
-	c.mu.Unlock()
-	emit(a)
+	c.relay.send(emit, &pending{table, row, r.Source})
 }
 
 // LoadConfig says what to read.
@@ -56,10 +51,14 @@ type LoadConfig struct {
 	InputFormat string
 	Year        int
 	Warn        func(string)
+	// Now is the reference time of now() and ago(); zero means the newest
+	// TimeGenerated (else first datetime column) of the records read.
+	Now time.Time
 }
 
 // Load reads the records of the inputs with the scan pipeline (no
-// detection runs) into a database, in input order.
+// detection runs) into a database, every column of every row, in input
+// order. Exec runs a query without holding what it does not need.
 func Load(ctx context.Context, cfg LoadConfig) (*DB, *scan.Stats, error) {
 	eng, err := detect.NewEngine(detect.Options{NoBuiltin: true})
 	if err != nil {
@@ -68,15 +67,13 @@ func Load(ctx context.Context, cfg LoadConfig) (*DB, *scan.Stats, error) {
 	col := newCollector()
 	eng.Add(col)
 	db := NewDB()
+	db.Now = cfg.Now
 	stats, err := scan.Run(ctx, scan.Config{
 		Paths: cfg.Paths, Stdin: cfg.Stdin, InputFormat: cfg.InputFormat, Year: cfg.Year, Warn: cfg.Warn,
 		Engine: eng,
 		Alert: func(a *alert.Alert) error {
-			col.mu.Lock()
-			p, ok := col.rows[a]
-			delete(col.rows, a)
-			col.mu.Unlock()
-			if ok {
+			if v, ok := col.relay.receive(a); ok {
+				p := v.(*pending)
 				db.AddRecord(p.table, p.row, p.src)
 			}
 			return nil

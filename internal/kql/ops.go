@@ -88,7 +88,61 @@ func aggName(name string, a Assign, call *Call, n *int) string {
 }
 
 func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
-	out := &Table{}
+	sm, err := ev.newSummarizer(s, t.Columns)
+	if err != nil {
+		return nil, err
+	}
+	var in aggInput
+	for _, r := range t.Rows {
+		if err := ev.aggInputs(sm, &row{t: t, vals: r}, &in); err != nil {
+			return nil, err
+		}
+		if err := sm.add(&in); err != nil {
+			return nil, err
+		}
+	}
+	return sm.table(), nil
+}
+
+// summarizer aggregates rows one at a time, in order, for summarize (and
+// distinct of columns): the groups and their aggregators.
+type summarizer struct {
+	ev     *evaluator
+	s      *Summarize
+	cols   []Column
+	specs  []aggSpec
+	groups []*group
+	index  map[string]*group
+	key    []byte
+}
+
+type group struct {
+	by   []Value
+	aggs []*aggregator
+}
+
+// aggInput is what summarize takes from one row: the by values, the
+// aggregations' arguments, and the row itself for the aggregations that
+// copy columns. err is the error of evaluating the arguments of
+// aggregation errAgg (then the later arguments are not evaluated).
+type aggInput struct {
+	by     []Value
+	key    []byte // the by values' key, when computed already
+	args   []aggArg
+	row    []Value
+	errAgg int
+	err    error
+}
+
+// aggArg holds an aggregation's argument x and, for the *if
+// aggregations, its predicate p (x is evaluated only when p is true).
+type aggArg struct {
+	x, p Value
+}
+
+// newSummarizer prepares summarize s over rows of the given columns.
+func (ev *evaluator) newSummarizer(s *Summarize, in []Column) (*summarizer, error) {
+	sm := &summarizer{ev: ev, s: s, cols: nil, index: map[string]*group{}}
 	n := 0
 	var byNames []string
 	for _, b := range s.By {
@@ -97,8 +151,9 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 			name = derive(b.Expr, &n)
 		}
 		byNames = append(byNames, name)
-		out.Columns = append(out.Columns, Column{name, ""})
+		sm.cols = append(sm.cols, Column{name, ""})
 	}
+	t := &Table{Columns: in}
 	isBy := func(name string) bool {
 		for _, b := range byNames {
 			if b == name {
@@ -107,7 +162,6 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 		}
 		return false
 	}
-	var specs []aggSpec
 	for _, a := range s.Aggs {
 		call := a.Expr.(*Call)
 		if alias, ok := aggAliases[call.Name]; ok {
@@ -131,7 +185,7 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 				sp.src = append(sp.src, -1)
 				exprs = call.Args[1:]
 			}
-			for k, e := range exprs {
+			for _, e := range exprs {
 				if _, ok := e.(*Star); ok {
 					for i, c := range t.Columns {
 						if !isBy(c.Name) && !contains(sp.names, c.Name) {
@@ -151,7 +205,6 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 				} else if a.Name != "" && len(exprs) == 1 && call.Name != "arg_max" && call.Name != "arg_min" {
 					name = a.Name
 				}
-				_ = k
 				if !contains(sp.names, name) {
 					sp.names = append(sp.names, name)
 					sp.src = append(sp.src, t.index(id.Name))
@@ -160,81 +213,149 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 		default:
 			sp.names = []string{aggName(call.Name, a, call, &n)}
 		}
-		specs = append(specs, sp)
+		sm.specs = append(sm.specs, sp)
 		for _, nm := range sp.names {
-			out.Columns = append(out.Columns, Column{nm, ""})
+			sm.cols = append(sm.cols, Column{nm, ""})
 		}
-	}
-	type group struct {
-		by   []Value
-		aggs []*aggregator
-	}
-	var groups []*group
-	index := map[string]*group{}
-	newGroup := func(by []Value) *group {
-		g := &group{by: by}
-		for _, sp := range specs {
-			ag := &aggregator{call: sp.call, seen: map[string]bool{}, limit: 1 << 20}
-			if li := limitArg[sp.call.Name]; li > 0 && len(sp.call.Args) > li {
-				lim, err := ev.count(sp.call.Args[li], sp.call.Pos)
-				if err != nil {
-					return nil
-				}
-				ag.limit = lim
-			}
-			if sp.call.Name == "percentile" {
-				v, err := ev.eval(sp.call.Args[1], nil)
-				f, ok := v.number()
-				if err != nil || !ok || f < 0 || f > 100 {
-					return nil
-				}
-				ag.pct = f
-			}
-			g.aggs = append(g.aggs, ag)
-		}
-		groups = append(groups, g)
-		return g
 	}
 	if len(s.By) == 0 {
-		if newGroup(nil) == nil {
-			return nil, &Error{s.Pos, "invalid make_set/make_list limit or percentile"}
+		if sm.newGroup(nil) == nil {
+			return nil, sm.groupError()
 		}
 	}
-	for _, r := range t.Rows {
-		rc := &row{t, r}
-		var g *group
-		if len(s.By) == 0 {
-			g = groups[0]
-		} else {
-			by := make([]Value, len(s.By))
-			for i, b := range s.By {
-				v, err := ev.eval(b.Expr, rc)
-				if err != nil {
-					return nil, err
-				}
-				by[i] = v
-			}
-			k := rowKey(by)
-			if g = index[k]; g == nil {
-				if g = newGroup(by); g == nil {
-					return nil, &Error{s.Pos, "invalid make_set/make_list limit or percentile"}
-				}
-				index[k] = g
-			}
-		}
-		for _, ag := range g.aggs {
-			if err := ev.accumulate(ag, rc); err != nil {
-				return nil, err
-			}
+	return sm, nil
+}
+
+// copiesRows reports whether an aggregation copies columns of the rows
+// (arg_max, arg_min, any): aggInput.row is then needed.
+func (sm *summarizer) copiesRows() bool {
+	for _, sp := range sm.specs {
+		if len(sp.src) > 0 {
+			return true
 		}
 	}
-	for _, g := range groups {
+	return false
+}
+
+func (sm *summarizer) groupError() error {
+	return &Error{sm.s.Pos, "invalid make_set/make_list limit or percentile"}
+}
+
+// newGroup adds a group; nil when a size limit or percentile is invalid.
+func (sm *summarizer) newGroup(by []Value) *group {
+	ev := sm.ev
+	g := &group{by: by}
+	for _, sp := range sm.specs {
+		ag := &aggregator{call: sp.call, limit: 1 << 20}
+		if li := limitArg[sp.call.Name]; li > 0 && len(sp.call.Args) > li {
+			lim, err := ev.count(sp.call.Args[li], sp.call.Pos)
+			if err != nil {
+				return nil
+			}
+			ag.limit = lim
+		}
+		if sp.call.Name == "percentile" {
+			v, err := ev.eval(sp.call.Args[1], nil)
+			f, ok := v.number()
+			if err != nil || !ok || f < 0 || f > 100 {
+				return nil
+			}
+			ag.pct = f
+		}
+		g.aggs = append(g.aggs, ag)
+	}
+	sm.groups = append(sm.groups, g)
+	return g
+}
+
+// aggInputs evaluates what summarize takes from row rc into in: an error
+// of the by expressions is returned, one of the aggregations' arguments
+// kept in in (it is raised by add after the aggregations before it).
+func (ev *evaluator) aggInputs(sm *summarizer, rc *row, in *aggInput) error {
+	s := sm.s
+	in.by = nil
+	if len(s.By) > 0 {
+		in.by = make([]Value, len(s.By))
+		for i, b := range s.By {
+			v, err := ev.eval(b.Expr, rc)
+			if err != nil {
+				return err
+			}
+			in.by[i] = v
+		}
+	}
+	in.args = in.args[:0]
+	in.err, in.errAgg = nil, -1
+	in.row = rc.vals
+	for k, sp := range sm.specs {
+		var a aggArg
+		if err := ev.aggArgs(sp.call, &a, func(e Expr) (Value, error) { return ev.eval(e, rc) }); err != nil {
+			in.err, in.errAgg = err, k
+			break
+		}
+		in.args = append(in.args, a)
+	}
+	return nil
+}
+
+// aggArgs evaluates the arguments of an aggregation with eval, as
+// accumulate reads them.
+func (ev *evaluator) aggArgs(c *Call, a *aggArg, eval func(Expr) (Value, error)) error {
+	var err error
+	switch c.Name {
+	case "count", "any", "take_any":
+	case "dcountif", "sumif", "make_set_if", "make_list_if":
+		if a.p, err = eval(c.Args[1]); err != nil || !a.p.True() {
+			return err
+		}
+		a.x, err = eval(c.Args[0])
+	default:
+		a.x, err = eval(c.Args[0])
+	}
+	return err
+}
+
+// add aggregates one row's input, in the order the rows come.
+func (sm *summarizer) add(in *aggInput) error {
+	var g *group
+	if len(sm.s.By) == 0 {
+		g = sm.groups[0]
+	} else {
+		key := in.key
+		if key == nil {
+			sm.key = appendRowKey(sm.key[:0], in.by)
+			key = sm.key
+		}
+		if g = sm.index[string(key)]; g == nil {
+			if g = sm.newGroup(in.by); g == nil {
+				return sm.groupError()
+			}
+			sm.index[string(key)] = g
+		}
+	}
+	for i, ag := range g.aggs {
+		if i == in.errAgg {
+			return in.err
+		}
+		if err := ag.accumulate(in.args[i], in.row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// table returns the result: one row per group, in order of first
+// appearance; a column's type is its first non-null value's.
+func (sm *summarizer) table() *Table {
+	out := &Table{Columns: append([]Column(nil), sm.cols...)}
+	for _, g := range sm.groups {
 		nr := append([]Value(nil), g.by...)
 		for i, ag := range g.aggs {
-			nr = append(nr, ag.result(specs[i])...)
+			nr = append(nr, ag.result(sm.specs[i])...)
 		}
 		out.Rows = append(out.Rows, nr)
 	}
+	resolveTable(out)
 	for i := range out.Columns {
 		out.Columns[i].Type = "string"
 		for _, r := range out.Rows {
@@ -244,7 +365,7 @@ func (ev *evaluator) summarize(s *Summarize, t *Table) (*Table, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func contains(list []string, s string) bool {
@@ -256,9 +377,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (ev *evaluator) accumulate(ag *aggregator, rc *row) error {
+// accumulate adds a row to the aggregation, given its arguments (aggArgs)
+// and the row.
+func (ag *aggregator) accumulate(a aggArg, row []Value) error {
 	c := ag.call
-	arg := func() (Value, error) { return ev.eval(c.Args[0], rc) }
+	arg := func() (Value, error) { return a.x, nil }
 	switch c.Name {
 	case "count":
 		ag.n++
@@ -274,6 +397,9 @@ func (ev *evaluator) accumulate(ag *aggregator, rc *row) error {
 		v, err := arg()
 		if err != nil || v.IsNull() {
 			return err
+		}
+		if ag.seen == nil {
+			ag.seen = map[string]bool{}
 		}
 		ag.seen[v.key()] = true
 	case "sum", "avg":
@@ -310,6 +436,9 @@ func (ev *evaluator) accumulate(ag *aggregator, rc *row) error {
 			return err
 		}
 		if c.Name == "make_set" {
+			if ag.seen == nil {
+				ag.seen = map[string]bool{}
+			}
 			k := v.key()
 			if ag.seen[k] {
 				return nil
@@ -318,15 +447,14 @@ func (ev *evaluator) accumulate(ag *aggregator, rc *row) error {
 		}
 		ag.list = append(ag.list, v)
 	case "dcountif", "sumif", "make_set_if", "make_list_if":
-		p, err := ev.eval(c.Args[1], rc)
-		if err != nil || !p.True() {
-			return err
+		if !a.p.True() {
+			return nil
 		}
 		base := *c
 		base.Name = map[string]string{"dcountif": "dcount", "sumif": "sum", "make_set_if": "make_set", "make_list_if": "make_list"}[c.Name]
 		saved := ag.call
 		ag.call = &base
-		err = ev.accumulate(ag, rc)
+		err := ag.accumulate(a, row)
 		ag.call = saved
 		return err
 	case "stdev", "variance", "percentile":
@@ -364,11 +492,11 @@ func (ev *evaluator) accumulate(ag *aggregator, rc *row) error {
 			return err
 		}
 		if ag.row == nil || c.Name == "arg_max" && order(v, ag.best) > 0 || c.Name == "arg_min" && order(v, ag.best) < 0 {
-			ag.best, ag.row = v, rc.vals
+			ag.best, ag.row = v, row
 		}
 	case "any", "take_any":
 		if ag.row == nil {
-			ag.row = rc.vals
+			ag.row = row
 		}
 	}
 	return nil
@@ -483,10 +611,11 @@ func (ev *evaluator) join(j *Join, left *Table) (*Table, error) {
 	key := func(r []Value, idx []int) (string, bool) {
 		vals := make([]Value, len(idx))
 		for i, k := range idx {
-			if r[k].IsNull() {
+			v := resolved(r[k])
+			if v.IsNull() {
 				return "", false
 			}
-			vals[i] = r[k]
+			vals[i] = v
 		}
 		return rowKey(vals), true
 	}
@@ -586,73 +715,112 @@ func (ev *evaluator) join(j *Join, left *Table) (*Table, error) {
 }
 
 func (ev *evaluator) mvExpand(o *MvExpand, t *Table) (*Table, error) {
-	limit := int64(-1)
+	p, err := ev.newMvExpander(o, t.Columns)
+	if err != nil {
+		return nil, err
+	}
+	out := &Table{Columns: p.cols}
+	vals := make([]Value, len(o.Columns))
+	for _, r := range t.Rows {
+		rc := &row{t: t, vals: r}
+		for i, c := range o.Columns {
+			v, err := ev.eval(c.Expr, rc)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		p.expand(r, vals, func(nr []Value) {
+			out.Rows = append(out.Rows, append([]Value(nil), nr...))
+		})
+	}
+	return out, nil
+}
+
+// mvExpander is mv-expand prepared over rows of known columns.
+type mvExpander struct {
+	o     *MvExpand
+	cols  []Column
+	idx   []int
+	limit int64
+	lists [][]Value
+	buf   []Value
+}
+
+func (ev *evaluator) newMvExpander(o *MvExpand, in []Column) (*mvExpander, error) {
+	p := &mvExpander{o: o, limit: -1}
 	if o.Limit != nil {
 		n, err := ev.count(o.Limit, o.Pos)
 		if err != nil {
 			return nil, err
 		}
-		limit = n
+		p.limit = n
 	}
-	out := &Table{Columns: append([]Column(nil), t.Columns...)}
-	idx := make([]int, len(o.Columns))
+	out := &Table{Columns: append([]Column(nil), in...)}
+	p.idx = make([]int, len(o.Columns))
 	for i, c := range o.Columns {
 		name := c.Name
 		if name == "" {
 			return nil, &Error{o.Pos, "mv-expand needs a column name for an expression"}
 		}
-		idx[i] = out.index(name)
+		p.idx[i] = out.index(name)
 		typ := c.Type
 		if typ == "" {
 			typ = "dynamic"
 		}
-		if idx[i] < 0 {
+		if p.idx[i] < 0 {
 			out.Columns = append(out.Columns, Column{name, typ})
-			idx[i] = len(out.Columns) - 1
+			p.idx[i] = len(out.Columns) - 1
 		} else {
-			out.Columns[idx[i]].Type = typ
+			out.Columns[p.idx[i]].Type = typ
 		}
 	}
-	for _, r := range t.Rows {
-		lists := make([][]Value, len(o.Columns))
-		n := 0
-		for i, c := range o.Columns {
-			v, err := ev.eval(c.Expr, &row{t, r})
-			if err != nil {
-				return nil, err
+	p.cols = out.Columns
+	p.lists = make([][]Value, len(o.Columns))
+	return p, nil
+}
+
+// expand calls emit with each row that row r expands to, given the values
+// of the expanded expressions; the row passed to emit is reused.
+func (p *mvExpander) expand(r, vals []Value, emit func(nr []Value)) {
+	n := 0
+	for i, v := range vals {
+		switch d := v.D.(type) {
+		case []Value:
+			p.lists[i] = d
+		case *Obj:
+			l := make([]Value, 0, len(d.Keys))
+			for k, key := range d.Keys {
+				l = append(l, Value{T: TDynamic, D: &Obj{Keys: []string{key}, Vals: []Value{d.Vals[k]}}})
 			}
-			switch d := v.D.(type) {
-			case []Value:
-				lists[i] = d
-			case *Obj:
-				for k, key := range d.Keys {
-					lists[i] = append(lists[i], Value{T: TDynamic, D: &Obj{Keys: []string{key}, Vals: []Value{d.Vals[k]}}})
-				}
-			default:
-				lists[i] = []Value{v}
-			}
-			if len(lists[i]) > n {
-				n = len(lists[i])
-			}
+			p.lists[i] = l
+		default:
+			p.lists[i] = append(p.lists[i][:0:0], v)
 		}
-		if limit >= 0 && int64(n) > limit {
-			n = int(limit)
-		}
-		for e := 0; e < n; e++ {
-			nr := make([]Value, len(out.Columns))
-			copy(nr, r)
-			for i, c := range o.Columns {
-				var v Value
-				if e < len(lists[i]) {
-					v = lists[i][e]
-				}
-				if c.Type != "" {
-					v = castTo(v, c.Type)
-				}
-				nr[idx[i]] = v
-			}
-			out.Rows = append(out.Rows, nr)
+		if len(p.lists[i]) > n {
+			n = len(p.lists[i])
 		}
 	}
-	return out, nil
+	if p.limit >= 0 && int64(n) > p.limit {
+		n = int(p.limit)
+	}
+	if cap(p.buf) < len(p.cols) {
+		p.buf = make([]Value, len(p.cols))
+	}
+	nr := p.buf[:len(p.cols)]
+	for e := 0; e < n; e++ {
+		clear(nr)
+		copy(nr, r)
+		for i, c := range p.o.Columns {
+			var v Value
+			if e < len(p.lists[i]) {
+				v = p.lists[i][e]
+			}
+			if c.Type != "" {
+				v = castTo(v, c.Type)
+			}
+			nr[p.idx[i]] = v
+		}
+		emit(nr)
+	}
 }

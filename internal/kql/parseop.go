@@ -45,49 +45,75 @@ func parsePattern(o *ParseOp) string {
 // (kind=relaxed: a value that does not convert is null in its column only,
 // every column capturing text as a string column does).
 func (ev *evaluator) parseText(o *ParseOp, t *Table) (*Table, error) {
-	re, err := ev.regex(parsePattern(o), o.Pos)
+	p, err := ev.newParser(o)
 	if err != nil {
 		return nil, err
 	}
-	var cols []ParsePart
-	for _, p := range o.Parts {
-		if p.IsCol && p.Column != "" {
-			cols = append(cols, p)
-		}
-	}
-	vals := make([][]Value, len(cols))
+	vals := make([][]Value, len(p.cols))
 	for i := range vals {
 		vals[i] = make([]Value, len(t.Rows))
 	}
+	got := make([]Value, len(p.cols))
 	for ri, r := range t.Rows {
-		v, err := ev.eval(o.Expr, &row{t, r})
+		v, err := ev.eval(o.Expr, &row{t: t, vals: r})
 		if err != nil {
 			return nil, err
 		}
-		m := re.FindStringSubmatch(v.Text())
-		got := make([]Value, len(cols))
-		ok := m != nil && !v.IsNull()
-		for i, c := range cols {
-			if !ok {
-				break
-			}
-			got[i] = parseValue(m[i+1], c.Type)
-			ok = !got[i].IsNull() || o.Kind == "relaxed"
-		}
-		for i, c := range cols {
-			switch {
-			case ok && (!got[i].IsNull() || c.Type != "string"):
-				vals[i][ri] = got[i]
-			case c.Type == "string":
-				vals[i][ri] = Str("")
-			}
+		p.parse(v, got)
+		for i := range got {
+			vals[i][ri] = got[i]
 		}
 	}
-	for i, c := range cols {
+	for i, c := range p.cols {
 		t = setColumn(t, c.Column, vals[i])
 		t.Columns[t.index(c.Column)].Type = canonicalType(c.Type)
 	}
 	return t, nil
+}
+
+// textParser is a parse operator prepared: its pattern and columns.
+type textParser struct {
+	o    *ParseOp
+	re   *regexp.Regexp
+	cols []ParsePart
+}
+
+func (ev *evaluator) newParser(o *ParseOp) (*textParser, error) {
+	re, err := ev.regex(parsePattern(o), o.Pos)
+	if err != nil {
+		return nil, err
+	}
+	p := &textParser{o: o, re: re}
+	for _, part := range o.Parts {
+		if part.IsCol && part.Column != "" {
+			p.cols = append(p.cols, part)
+		}
+	}
+	return p, nil
+}
+
+// parse fills out (one value per parsed column) from the text v.
+func (p *textParser) parse(v Value, out []Value) {
+	m := p.re.FindStringSubmatch(v.Text())
+	got := out
+	clear(got)
+	ok := m != nil && !v.IsNull()
+	parsed := make([]Value, len(p.cols))
+	for i, c := range p.cols {
+		if !ok {
+			break
+		}
+		parsed[i] = parseValue(m[i+1], c.Type)
+		ok = !parsed[i].IsNull() || p.o.Kind == "relaxed"
+	}
+	for i, c := range p.cols {
+		switch {
+		case ok && (!parsed[i].IsNull() || c.Type != "string"):
+			got[i] = parsed[i]
+		case c.Type == "string":
+			got[i] = Str("")
+		}
+	}
 }
 
 func parseValue(s, typ string) Value {

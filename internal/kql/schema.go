@@ -129,16 +129,41 @@ func RowOf(r *record.Record) (string, []Value) {
 	cs := Schemas[name]
 	row := make([]Value, len(cs))
 	for i, f := range fs {
-		if cs[i].Name == "Type" {
-			row[i] = Str(name)
-			continue
-		}
-		row[i] = convert(r.Get(f), cs[i].Type)
-		if keys := boolMembers[cs[i].Name]; keys != nil && row[i].T == TDynamic {
-			typeBools(row[i], keys)
-		}
+		row[i] = columnValue(r, name, cs[i], f)
 	}
 	return name, row
+}
+
+// columnValue is the value of column c (compiled as f) of a record of
+// table: what RowOf puts in the row.
+func columnValue(r *record.Record, table string, c Column, f *record.Field) Value {
+	if c.Name == "Type" {
+		return Str(table)
+	}
+	v := convert(r.Get(f), c.Type)
+	if v.T == TDynamic {
+		if keys := boolMembers[c.Name]; keys != nil {
+			typeBools(v, keys)
+		}
+	}
+	return v
+}
+
+// timeColumn is the column of a table that the reference time of now()
+// and ago() is read from: TimeGenerated, else the first datetime column
+// (-1: none).
+func timeColumn(cs []Column) int {
+	for i, c := range cs {
+		if c.Name == "TimeGenerated" {
+			return i
+		}
+	}
+	for i, c := range cs {
+		if c.Type == "datetime" {
+			return i
+		}
+	}
+	return -1
 }
 
 // boolMembers are the members of dynamic columns that Log Analytics holds

@@ -112,6 +112,12 @@ func TestSentinel(t *testing.T) {
 			if err := WriteJSON(&got, res); err != nil {
 				t.Fatal(err)
 			}
+			// Exec (streaming or loading only what the query reads) gives
+			// the same rows.
+			var execd bytes.Buffer
+			if _, err := ExecWrite(context.Background(), q, LoadConfig{Paths: files, Year: 2026, Now: db.Now}, &execd, "json"); err != nil || execd.String() != got.String() {
+				t.Errorf("%s%s: ExecWrite: error %v, rows:\n%s\nwant:\n%s", name, suffix, err, execd.String(), got.String())
+			}
 			exp := filepath.Join(cdir, "want"+suffix+".jsonl")
 			if *update {
 				if err := os.WriteFile(exp, got.Bytes(), 0o644); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 )
@@ -23,22 +25,33 @@ const (
 	TDatetime
 	TTimespan
 	TDynamic // an array ([]Value) or a property bag (*Obj)
+
+	// tLazy marks a column value not computed yet (lazy.go): a placeholder
+	// for a column of the record a streamed row comes from, or a column of
+	// a loaded row computed on first use. Rows are resolved before a table
+	// leaves the package.
+	tLazy
 )
 
-var typeNames = [...]string{"null", "bool", "long", "real", "string", "datetime", "timespan", "dynamic"}
+var typeNames = [...]string{"null", "bool", "long", "real", "string", "datetime", "timespan", "dynamic", "lazy"}
 
-func (t Type) String() string { return typeNames[t] }
+func (t Type) String() string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "unknown"
+}
 
 // Value is one scalar value. Scalars taken out of a dynamic value keep
 // their own type and have Dyn set (comparisons with them never fail on a
 // type mismatch: they are just false).
 type Value struct {
 	T   Type
+	Dyn bool
 	I   int64 // bool (0/1), long, timespan (ns), datetime (Unix ns)
 	F   float64
 	S   string
 	D   any // []Value or *Obj for TDynamic
-	Dyn bool
 }
 
 // Obj is a property bag with its keys in order.
@@ -97,7 +110,8 @@ func FromJSON(j *fastjson.Value) Value {
 	switch j.Type() {
 	case fastjson.TypeObject:
 		o, _ := j.Object()
-		obj := &Obj{}
+		n := o.Len()
+		obj := &Obj{Keys: make([]string, 0, n), Vals: make([]Value, 0, n)}
 		o.Visit(func(k []byte, v *fastjson.Value) {
 			obj.Keys = append(obj.Keys, string(k))
 			obj.Vals = append(obj.Vals, FromJSON(v))
@@ -114,11 +128,8 @@ func FromJSON(j *fastjson.Value) Value {
 		b, _ := j.StringBytes()
 		return Value{T: TString, S: string(b), Dyn: true}
 	case fastjson.TypeNumber:
-		raw := j.MarshalTo(nil)
-		if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-			return Value{T: TLong, I: i, Dyn: true}
-		}
-		return Value{T: TReal, F: j.GetFloat64(), Dyn: true}
+		var scratch [32]byte
+		return numberValue(j, scratch[:0])
 	case fastjson.TypeTrue:
 		v := Bool(true)
 		v.Dyn = true
@@ -129,6 +140,16 @@ func FromJSON(j *fastjson.Value) Value {
 		return v
 	}
 	return Null
+}
+
+// numberValue is FromJSON of a JSON number: a long when its literal is
+// one, else a real; scratch is room for the literal.
+func numberValue(j *fastjson.Value, scratch []byte) Value {
+	raw := j.MarshalTo(scratch[:0])
+	if i, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return Value{T: TLong, I: i, Dyn: true}
+	}
+	return Value{T: TReal, F: j.GetFloat64(), Dyn: true}
 }
 
 // ParseDynamic parses JSON text into a dynamic value; text that is not
@@ -185,26 +206,65 @@ func (v Value) AppendJSON(dst []byte) []byte {
 	return append(dst, "null"...)
 }
 
+// appendJSONBytes is appendJSONString of b's text.
+func appendJSONBytes(dst, b []byte) []byte {
+	return appendJSONString(dst, unsafe.String(unsafe.SliceData(b), len(b))) // not kept
+}
+
 func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			dst = append(dst, '\\', byte(r))
-		case r == '\n':
-			dst = append(dst, `\n`...)
-		case r == '\r':
-			dst = append(dst, `\r`...)
-		case r == '\t':
-			dst = append(dst, `\t`...)
-		case r < 0x20:
-			dst = append(dst, fmt.Sprintf(`\u%04x`, r)...)
-		default:
-			dst = append(dst, string(r)...)
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if plainJSON[c] {
+			i++
+			continue
 		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			// invalid UTF-8 is written as U+FFFD
+			dst = append(dst, s[start:i]...)
+			dst = utf8.AppendRune(dst, r)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, `\n`...)
+		case '\r':
+			dst = append(dst, `\r`...)
+		case '\t':
+			dst = append(dst, `\t`...)
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
 	}
+	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// plainJSON marks the bytes a JSON string holds as they are: ASCII but
+// control characters, quote and backslash.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// datetimeLayout is how datetimes are written.
+const datetimeLayout = "2006-01-02T15:04:05.9999999Z"
 
 // Text is tostring(v): "" for null, compact JSON for dynamic arrays and
 // bags, RFC 3339 (UTC, up to 7 fractional digits) for datetimes and
@@ -230,7 +290,7 @@ func (v Value) Text() string {
 	case TString:
 		return v.S
 	case TDatetime:
-		return v.Time().Format("2006-01-02T15:04:05.9999999Z")
+		return v.Time().Format(datetimeLayout)
 	case TTimespan:
 		return formatTimespan(time.Duration(v.I))
 	case TDynamic:
@@ -346,21 +406,28 @@ func parseTimespanLit(s string) (time.Duration, bool) {
 
 // key returns a string that identifies v for grouping, distinct and joins
 // (type-tagged so that "1" and 1 differ).
-func (v Value) key() string {
+func (v Value) key() string { return string(v.appendKey(nil)) }
+
+// appendKey appends v's key.
+func (v Value) appendKey(dst []byte) []byte {
 	switch v.T {
 	case TNull:
-		return "\x00"
+		return append(dst, 0)
 	case TDynamic:
-		return "d" + v.Text()
+		return v.AppendJSON(append(dst, 'd'))
 	case TReal:
 		if v.F == math.Trunc(v.F) && math.Abs(v.F) < 1e18 {
-			return "n" + strconv.FormatInt(int64(v.F), 10)
+			return strconv.AppendInt(append(dst, 'n'), int64(v.F), 10)
 		}
-		return "r" + v.Text()
+		return append(append(dst, 'r'), v.Text()...)
 	case TLong:
-		return "n" + v.Text()
+		return strconv.AppendInt(append(dst, 'n'), v.I, 10)
+	case TString:
+		return append(append(dst, byte('a'+v.T)), v.S...)
+	case TDatetime:
+		return v.Time().AppendFormat(append(dst, byte('a'+v.T)), datetimeLayout)
 	}
-	return string(rune('a'+v.T)) + v.Text()
+	return append(append(dst, byte('a'+v.T)), v.Text()...)
 }
 
 // number returns v as a float and whether it is numeric.
