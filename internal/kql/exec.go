@@ -228,7 +228,7 @@ func (l *loader) Detect(r *record.Record, emit func(*alert.Alert)) {
 	if l.clock != nil {
 		l.clock.see(r)
 	}
-	table := tableOf(r)
+	table := TableOf(r)
 	fs := fields[table]
 	if fs == nil || !l.plan.tables[table] {
 		return
@@ -270,13 +270,13 @@ func (c *clock) Info() *detect.Info { return &c.info }
 func (c *clock) Detect(r *record.Record, _ func(*alert.Alert)) { c.see(r) }
 
 func (c *clock) see(r *record.Record) {
-	table := tableOf(r)
+	table := TableOf(r)
 	fs := fields[table]
 	if fs == nil {
 		return
 	}
 	cs := Schemas[table]
-	i := timeColumn(cs)
+	i := TimeColumn(cs)
 	if i < 0 {
 		return
 	}

@@ -258,7 +258,7 @@ func newestTime(tables map[string]*Table) time.Time {
 	var best int64
 	found := false
 	for _, t := range tables {
-		i := timeColumn(t.Columns)
+		i := TimeColumn(t.Columns)
 		if i < 0 {
 			continue
 		}

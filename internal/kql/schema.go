@@ -98,7 +98,9 @@ RegistrationDateTime:datetime`)
 var fields = map[string][]*record.Field{}
 
 // tableOf returns the Log Analytics table a record is presented in, or "".
-func tableOf(r *record.Record) string {
+// TableOf returns the table a record belongs to (the one RowOf puts it in)
+// without building its row, or "" when no supported table holds it.
+func TableOf(r *record.Record) string {
 	switch r.Kind {
 	case record.KindSignIn:
 		if r.Table == "" {
@@ -121,7 +123,7 @@ func tableOf(r *record.Record) string {
 // it returns "" for records no supported table holds. The row owns its
 // values: the record may be released afterwards.
 func RowOf(r *record.Record) (string, []Value) {
-	name := tableOf(r)
+	name := TableOf(r)
 	fs := fields[name]
 	if fs == nil {
 		return "", nil
@@ -149,10 +151,10 @@ func columnValue(r *record.Record, table string, c Column, f *record.Field) Valu
 	return v
 }
 
-// timeColumn is the column of a table that the reference time of now()
+// TimeColumn is the column of a table that the reference time of now()
 // and ago() is read from: TimeGenerated, else the first datetime column
 // (-1: none).
-func timeColumn(cs []Column) int {
+func TimeColumn(cs []Column) int {
 	for i, c := range cs {
 		if c.Name == "TimeGenerated" {
 			return i

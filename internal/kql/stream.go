@@ -443,7 +443,7 @@ func (s *stream) newWorker() *streamWorker {
 
 // Detect runs one record of the table through the operators.
 func (s *stream) Detect(r *record.Record, emit func(*alert.Alert)) {
-	if tableOf(r) != s.table {
+	if TableOf(r) != s.table {
 		return
 	}
 	limit := int(s.errPass.Load())

@@ -87,46 +87,18 @@ var tableKinds = map[string]record.Kind{
 }
 
 // tableOf returns the table kql.RowOf puts a record in (without building
-// the row), or "".
+// the row), or "" when kql has no schema for it.
 func tableOf(r *record.Record) string {
-	var t string
-	switch r.Kind {
-	case record.KindSignIn:
-		t = r.Table
-		if t == "" {
-			t = record.TableSignIn
-		}
-	case record.KindAudit:
-		t = record.TableAudit
-	case record.KindWindowsEvent:
-		t = record.TableSecurityEvent
-	case record.KindSyslog:
-		t = record.TableSyslog
-	case record.KindDevice:
-		t = record.TableDevices
-	}
+	t := kql.TableOf(r)
 	if _, ok := kql.Schemas[t]; !ok {
 		return ""
 	}
 	return t
 }
 
-// timeColumn is the column that places a table's rows in time:
-// TimeGenerated, else the first datetime column (as kql's reference time).
-func timeColumn(table string) int {
-	cs := kql.Schemas[table]
-	for i, c := range cs {
-		if c.Name == "TimeGenerated" {
-			return i
-		}
-	}
-	for i, c := range cs {
-		if c.Type == "datetime" {
-			return i
-		}
-	}
-	return -1
-}
+// timeColumn is the column that places a table's rows in time (as kql's
+// reference time).
+func timeColumn(table string) int { return kql.TimeColumn(kql.Schemas[table]) }
 
 // timeFields are the fields read for the time of a record whose row is
 // not kept, per table.
