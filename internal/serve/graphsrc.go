@@ -169,7 +169,7 @@ func (s *Service) pollDevices(ctx context.Context, t *Tenant) error {
 	if err := s.store.PutDevices(ctx, t.Name, devs, true); err != nil {
 		return fmt.Errorf("storing %d devices: %w", len(devs), err)
 	}
-	r, err := s.ingest(ctx, &Ingest{Tenant: t.Name, Source: "graph/devices", Items: items, Engine: eng, Finish: true})
+	r, err := s.ingest(ctx, &Ingest{Tenant: t.Name, Source: "graph/devices", Items: items, Engine: eng, Finish: true, Observed: now})
 	if err != nil {
 		return err
 	}

@@ -182,7 +182,8 @@ func TestAPIAlertFilters(t *testing.T) {
 		}
 		return strings.Join(out, " ")
 	}
-	all := "device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com stale-device/-"
+	// The stale device is dated at the inventory check that found it (now).
+	all := "stale-device/- device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com"
 	for _, tc := range []struct{ q, want string }{
 		{"", all},
 		{"status=new", all},
@@ -190,12 +191,12 @@ func TestAPIAlertFilters(t *testing.T) {
 		{"severity=high", "device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com"},
 		{"severity=LOW", all},
 		{"rule=stale-device", "stale-device/-"},
-		{"rule=stale-device&rule=device-registration-mfa-not-required", "device-registration-mfa-not-required/- stale-device/-"},
-		{"rule=stale-device,noncompliant-device-signin", "noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com stale-device/-"},
-		{"since=24h", "device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com"},
-		{"since=2d", "device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com"},
-		{"since=" + url.QueryEscape(t0.Add(-2*time.Hour).Format(time.RFC3339)), "device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com"},
-		{"until=24h", "noncompliant-device-signin/isaiah.langer@contoso.com stale-device/-"},
+		{"rule=stale-device&rule=device-registration-mfa-not-required", "stale-device/- device-registration-mfa-not-required/-"},
+		{"rule=stale-device,noncompliant-device-signin", "stale-device/- noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com"},
+		{"since=24h", "stale-device/- device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com"},
+		{"since=2d", "stale-device/- device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com noncompliant-device-signin/isaiah.langer@contoso.com"},
+		{"since=" + url.QueryEscape(t0.Add(-2*time.Hour).Format(time.RFC3339)), "stale-device/- device-registration-mfa-not-required/- noncompliant-device-signin/grady.archie@contoso.com"},
+		{"until=24h", "noncompliant-device-signin/isaiah.langer@contoso.com"},
 		{"severity=high&since=24h&rule=noncompliant-device-signin", "noncompliant-device-signin/grady.archie@contoso.com"},
 		{"tenant=contoso", all},
 		{"tenant=fabrikam", ""},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
 	"github.com/entrawatch/entrawatch/internal/detect"
@@ -48,6 +49,10 @@ type Ingest struct {
 	// SkipSeen drops records already stored before detection (log records
 	// read again through overlapping windows); snapshots keep them.
 	SkipSeen bool
+	// Observed dates the alerts at the time of the check rather than at the
+	// event behind them: a device found stale today is news today, though
+	// its last sign-in (kept in the summary and details) is months old.
+	Observed time.Time
 }
 
 // IngestResult says what one step did.
@@ -158,6 +163,9 @@ func (s *Service) ingest(ctx context.Context, in *Ingest) (*IngestResult, error)
 		evidence = append(evidence, ev)
 	}
 	for i, a := range raised {
+		if !in.Observed.IsZero() {
+			a.Time = in.Observed
+		}
 		if s.suppressed(in.Tenant, a) {
 			res.Suppressed++
 			s.metrics.suppressed.WithLabelValues(a.Rule).Inc()
