@@ -104,9 +104,11 @@ the service runs.`,
 				return &ExitError{Code: 1, Err: fmt.Errorf("alert %s: %w", args[0], err)}
 			}
 			type ev struct {
-				Kind, ID, Source string
-				Time             time.Time
-				Record           json.RawMessage `json:",omitempty"`
+				Kind   string          `json:"kind"`
+				ID     string          `json:"id"`
+				Source string          `json:"source"`
+				Time   time.Time       `json:"time,omitzero"`
+				Record json.RawMessage `json:"record,omitempty"`
 			}
 			var evidence []ev
 			for _, e := range a.Evidence {
