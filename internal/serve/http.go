@@ -132,7 +132,7 @@ func (s *Service) listAlerts(w http.ResponseWriter, r *http.Request) {
 	f.After = q.Get("after")
 	page, err := s.store.Alerts(r.Context(), f)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		storeError(w, err)
 		return
 	}
 	if page.Alerts == nil {
@@ -256,11 +256,14 @@ func (s *Service) getAlert(w http.ResponseWriter, r *http.Request) {
 }
 
 func storeError(w http.ResponseWriter, err error) {
-	if errors.Is(err, store.ErrNotFound) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such alert")
-		return
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
 	}
-	writeError(w, http.StatusInternalServerError, err.Error())
 }
 
 // change is the body of a status change or note.
@@ -353,7 +356,7 @@ func (s *Service) listDevices(w http.ResponseWriter, r *http.Request) {
 	}
 	devs, next, err := s.store.Devices(r.Context(), f)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		storeError(w, err)
 		return
 	}
 	if devs == nil {

@@ -19,6 +19,20 @@ import (
 // ErrNotFound is returned when an alert, delivery or device does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrInvalid matches errors caused by the caller's request (a malformed page
+// cursor, an overlong note), as opposed to failures of the store itself.
+var ErrInvalid = errors.New("invalid request")
+
+// Invalid marks err as the caller's mistake: errors.Is(err, ErrInvalid)
+// holds and the message stays err's.
+func Invalid(err error) error { return invalidError{err} }
+
+type invalidError struct{ error }
+
+func (e invalidError) Unwrap() error { return e.error }
+
+func (invalidError) Is(target error) bool { return target == ErrInvalid }
+
 // Status is an alert's place in its life.
 type Status string
 

@@ -74,7 +74,7 @@ func encodeCursor(v any) string {
 // decodeCursor reads a cursor encodeCursor wrote into v.
 func decodeCursor(s string, v any) error {
 	if len(s) > 4096 {
-		return fmt.Errorf("invalid page cursor (%d bytes long)", len(s))
+		return store.Invalid(fmt.Errorf("invalid page cursor (%d bytes long)", len(s)))
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
@@ -83,7 +83,7 @@ func decodeCursor(s string, v any) error {
 		err = d.Decode(v)
 	}
 	if err != nil {
-		return fmt.Errorf("invalid page cursor %s: %v", quote(s), err)
+		return store.Invalid(fmt.Errorf("invalid page cursor %s: %v", quote(s), err))
 	}
 	return nil
 }
@@ -139,7 +139,7 @@ func (s *Store) Alerts(ctx context.Context, f store.AlertFilter) (*store.Page, e
 			return nil, fmt.Errorf("listing alerts: %w", err)
 		}
 		if c.ID == "" {
-			return nil, fmt.Errorf("listing alerts: invalid page cursor %s: no alert id", quote(f.After))
+			return nil, store.Invalid(fmt.Errorf("listing alerts: invalid page cursor %s: no alert id", quote(f.After)))
 		}
 		where = append(where, "(last_seen < ? OR (last_seen = ? AND id < ?))")
 		args = append(args, c.LastSeen, c.LastSeen, c.ID)
@@ -285,7 +285,7 @@ func (s *Store) SetStatus(ctx context.Context, id string, st store.Status, autho
 // AddNote records a comment on an alert.
 func (s *Store) AddNote(ctx context.Context, id string, author, text string) (*store.Alert, error) {
 	if text == "" {
-		return nil, fmt.Errorf("adding a note to alert %s: the note is empty", quote(id))
+		return nil, store.Invalid(fmt.Errorf("adding a note to alert %s: the note is empty", quote(id)))
 	}
 	if err := checkNote(author, text); err != nil {
 		return nil, fmt.Errorf("adding a note to alert %s: %w", quote(id), err)
@@ -313,10 +313,10 @@ func (s *Store) AddNote(ctx context.Context, id string, author, text string) (*s
 
 func checkNote(author, text string) error {
 	if len(text) > MaxNoteBytes {
-		return fmt.Errorf("the note is %d bytes long, at most %d", len(text), MaxNoteBytes)
+		return store.Invalid(fmt.Errorf("the note is %d bytes long, at most %d", len(text), MaxNoteBytes))
 	}
 	if len(author) > 1024 {
-		return fmt.Errorf("the author is %d bytes long, at most 1024", len(author))
+		return store.Invalid(fmt.Errorf("the author is %d bytes long, at most 1024", len(author)))
 	}
 	return nil
 }

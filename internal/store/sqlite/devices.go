@@ -234,7 +234,7 @@ func (s *Store) Devices(ctx context.Context, f store.DeviceFilter) ([]store.Devi
 			return nil, "", fmt.Errorf("listing devices: %w", err)
 		}
 		if c.ID == "" {
-			return nil, "", fmt.Errorf("listing devices: invalid page cursor %s: no device id", quote(f.After))
+			return nil, "", store.Invalid(fmt.Errorf("listing devices: invalid page cursor %s: no device id", quote(f.After)))
 		}
 		where = append(where, "(tenant > ? OR (tenant = ? AND id > ?))")
 		args = append(args, c.Tenant, c.Tenant, c.ID)
