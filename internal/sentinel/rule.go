@@ -161,16 +161,11 @@ func docPos(doc *yamltree.Node) (int, int) {
 
 // Parse reads every document of a YAML file as a Sentinel rule.
 func Parse(file string, src []byte) ([]*Rule, []Problem) {
-	docs, err := yamltree.Parse(src)
-	if err != nil {
-		p := Problem{File: file, Msg: err.Error()}
-		if ye, ok := err.(*yamltree.Error); ok {
-			p.Line, p.Col, p.Msg = ye.Line, ye.Col, ye.Msg
-		}
-		return nil, []Problem{p}
+	docs, probs := sigma.ParseYAML(file, src)
+	if probs != nil {
+		return nil, probs
 	}
 	var rules []*Rule
-	var probs []Problem
 	for _, d := range docs {
 		if IsHuntingQuery(d) {
 			probs = append(probs, HuntingQuery(file, d))

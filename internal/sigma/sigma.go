@@ -81,7 +81,9 @@ func Parse(file string, src []byte) ([]*Rule, []Problem) { return parse(file, sr
 // folders mix Sigma rules with rules of other formats.
 type Other func(file string, src []byte, doc *yamltree.Node) bool
 
-func parse(file string, src []byte, other Other) ([]*Rule, []Problem) {
+// ParseYAML reads the documents of a rule file, or returns the syntax
+// error as a Problem at its line and column.
+func ParseYAML(file string, src []byte) ([]*yamltree.Node, []Problem) {
 	docs, err := yamltree.Parse(src)
 	if err != nil {
 		p := Problem{File: file, Msg: err.Error()}
@@ -90,8 +92,15 @@ func parse(file string, src []byte, other Other) ([]*Rule, []Problem) {
 		}
 		return nil, []Problem{p}
 	}
+	return docs, nil
+}
+
+func parse(file string, src []byte, other Other) ([]*Rule, []Problem) {
+	docs, probs := ParseYAML(file, src)
+	if probs != nil {
+		return nil, probs
+	}
 	var rules []*Rule
-	var probs []Problem
 	for _, d := range docs {
 		if other != nil && other(file, src, d) {
 			continue
