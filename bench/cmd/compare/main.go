@@ -448,23 +448,10 @@ func contenders(lines [][]byte, total int64) []contender {
 			return sgEval(sgEvals, m)
 		}, n: n, bytes: by})
 
-	// The pre-decoded events exist only while an evaluate-only contender
-	// runs: held all along, their heap would slow every other contender's
-	// garbage collections.
-	var decoded []map[string]interface{}
-	decodeNow := func() {
-		k := min(*flagEvalN, len(lines))
-		decoded = make([]map[string]interface{}, k)
-		for i := 0; i < k; i++ {
-			if err := json.Unmarshal(lines[i], &decoded[i]); err != nil {
-				fatal(err)
-			}
-		}
-	}
-	release := func() { decoded = nil }
+	decoded := &predecoded{lines: lines}
 	cs = append(cs, contender{name: "sigma-go-eval", note: fmt.Sprintf("sigma-go on pre-decoded maps (%d distinct events, cycled)", min(*flagEvalN, len(lines))),
-		setup: setupSG, before: decodeNow, after: release,
-		work: func(w, i int) []string { return sgEval(sgEvals, decoded[i%len(decoded)]) },
+		setup: setupSG, before: decoded.decode, after: decoded.release,
+		work: func(w, i int) []string { return sgEval(sgEvals, decoded.at(i)) },
 		n:    n, bytes: by})
 
 	// (c) go-sigma-rule-engine: one ruleset per worker (it is not thread safe).
@@ -502,8 +489,8 @@ func contenders(lines [][]byte, total int64) []contender {
 			return gsEval(sets[w], gsreEvent{m})
 		}, n: n, bytes: by})
 	cs = append(cs, contender{name: "gsre-eval", note: fmt.Sprintf("go-sigma-rule-engine on pre-decoded maps (%d distinct events, cycled)", min(*flagEvalN, len(lines))),
-		setup: setupGS, before: decodeNow, after: release,
-		work: func(w, i int) []string { return gsEval(sets[w], gsreEvent{datamodels.Map(decoded[i%len(decoded)])}) },
+		setup: setupGS, before: decoded.decode, after: decoded.release,
+		work: func(w, i int) []string { return gsEval(sets[w], gsreEvent{datamodels.Map(decoded.at(i))}) },
 		n:    n, bytes: by})
 
 	// Reference: sigma-go with SigmaHQ's Azure sign-in rules.
@@ -743,6 +730,30 @@ func fmtMatches(m map[string]int64) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// predecoded holds the first -eval-n events decoded into maps, for the
+// evaluate-only contenders. They exist only while such a contender runs:
+// held all along, their heap would slow every other contender's garbage
+// collections.
+type predecoded struct {
+	lines [][]byte
+	maps  []map[string]interface{}
+}
+
+func (p *predecoded) decode() {
+	k := min(*flagEvalN, len(p.lines))
+	p.maps = make([]map[string]interface{}, k)
+	for i := 0; i < k; i++ {
+		if err := json.Unmarshal(p.lines[i], &p.maps[i]); err != nil {
+			fatal(err)
+		}
+	}
+}
+
+func (p *predecoded) release() { p.maps = nil }
+
+// at returns event i, cycling through the decoded ones.
+func (p *predecoded) at(i int) map[string]interface{} { return p.maps[i%len(p.maps)] }
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "compare:", err)

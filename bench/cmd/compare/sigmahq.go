@@ -216,20 +216,10 @@ func sigmaHQContenders(lines [][]byte, total int64) ([]contender, error) {
 			return sgEval(m, true)
 		}, n: n, bytes: by})
 
-	var decoded []map[string]interface{}
-	decodeNow := func() {
-		k := min(*flagEvalN, len(lines))
-		decoded = make([]map[string]interface{}, k)
-		for i := 0; i < k; i++ {
-			if err := json.Unmarshal(lines[i], &decoded[i]); err != nil {
-				fatal(err)
-			}
-		}
-	}
-	release := func() { decoded = nil }
+	decoded := &predecoded{lines: lines}
 	cs = append(cs, contender{name: "sigma-go-eval", note: fmt.Sprintf("sigma-go on pre-decoded maps (%d distinct events, cycled)", min(*flagEvalN, len(lines))),
-		setup: setupSG, before: decodeNow, after: release,
-		work: func(w, i int) []string { return sgEval(decoded[i%len(decoded)], false) },
+		setup: setupSG, before: decoded.decode, after: decoded.release,
+		work: func(w, i int) []string { return sgEval(decoded.at(i), false) },
 		n:    n, bytes: by})
 
 	// (c) go-sigma-rule-engine: the rules it can build a tree for, one set
@@ -297,8 +287,8 @@ func sigmaHQContenders(lines [][]byte, total int64) ([]contender, error) {
 			return gsEval(w, m)
 		}, n: n, bytes: by})
 	cs = append(cs, contender{name: "gsre-eval", note: fmt.Sprintf("go-sigma-rule-engine on pre-decoded maps (%d distinct events, cycled)", min(*flagEvalN, len(lines))),
-		setup: setupGS, before: decodeNow, after: release,
-		work: func(w, i int) []string { return gsEval(w, datamodels.Map(decoded[i%len(decoded)])) },
+		setup: setupGS, before: decoded.decode, after: decoded.release,
+		work: func(w, i int) []string { return gsEval(w, datamodels.Map(decoded.at(i))) },
 		n:    n, bytes: by})
 	return cs, nil
 }
