@@ -410,7 +410,13 @@ func BenchmarkEVTXReader(b *testing.B) {
 	fx := evtxFixture(b)
 	const chunks = 16
 	data := append(append([]byte(nil), fx[:evHeaderSize]...), bytes.Repeat(fx[evHeaderSize:], chunks)...)
-	want := 78 * chunks
+	benchSplit(b, EVTX{}, "x.evtx", data, Options{}, 78*chunks, "records/s")
+}
+
+// benchSplit measures a reader splitting data into want records: records/s
+// (or the given unit) and MB/s of input.
+func benchSplit(b *testing.B, r Reader, name string, data []byte, opts Options, want int, unit string) {
+	b.Helper()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	n := 0
@@ -423,12 +429,12 @@ func BenchmarkEVTXReader(b *testing.B) {
 	}
 	for b.Loop() {
 		n = 0
-		if err := (EVTX{}).Split(context.Background(), "x.evtx", bytes.NewReader(data), Options{}, emit); err != nil {
+		if err := r.Split(context.Background(), name, bytes.NewReader(data), opts, emit); err != nil {
 			b.Fatal(err)
 		}
 		if n != want {
 			b.Fatalf("%d records, want %d", n, want)
 		}
 	}
-	b.ReportMetric(float64(b.N)*float64(want)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N)*float64(want)/b.Elapsed().Seconds(), unit)
 }

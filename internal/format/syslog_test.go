@@ -202,21 +202,5 @@ func authLog(n int) []byte {
 func BenchmarkSyslogReader(b *testing.B) {
 	const n = 20000
 	data := authLog(n)
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	ctx := context.Background()
-	for b.Loop() {
-		got := 0
-		err := Syslog{}.Split(ctx, "auth.log", strings.NewReader(string(data)), Options{Year: 2026}, func(it *Item) error {
-			if it.Err != nil {
-				return it.Err
-			}
-			got++
-			return nil
-		})
-		if err != nil || got != n {
-			b.Fatalf("%d lines, %v", got, err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "lines/s")
+	benchSplit(b, Syslog{}, "auth.log", data, Options{Year: 2026}, n, "lines/s")
 }

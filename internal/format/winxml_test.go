@@ -513,25 +513,5 @@ func BenchmarkWinXMLReader(b *testing.B) {
 	}
 	const copies = 200
 	data := bytes.Repeat(one, copies)
-	want := 6 * copies
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	n := 0
-	emit := func(it *Item) error {
-		if it.Err != nil {
-			return it.Err
-		}
-		n++
-		return nil
-	}
-	for b.Loop() {
-		n = 0
-		if err := (WinXML{}).Split(context.Background(), "x.xml", bytes.NewReader(data), Options{}, emit); err != nil {
-			b.Fatal(err)
-		}
-		if n != want {
-			b.Fatalf("%d records, want %d", n, want)
-		}
-	}
-	b.ReportMetric(float64(b.N)*float64(want)/b.Elapsed().Seconds(), "records/s")
+	benchSplit(b, WinXML{}, "x.xml", data, Options{}, 6*copies, "records/s")
 }
