@@ -51,32 +51,11 @@ func AppendJSON(b []byte, v any) []byte {
 		}
 		return append(b, '}')
 	case []Obj:
-		b = append(b, '[')
-		for i, o := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSON(b, o)
-		}
-		return append(b, ']')
+		return appendArray(b, x, func(b []byte, o Obj) []byte { return AppendJSON(b, o) })
 	case []string:
-		b = append(b, '[')
-		for i, s := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonenc.AppendString(b, s)
-		}
-		return append(b, ']')
+		return appendArray(b, x, jsonenc.AppendString)
 	case []any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSON(b, e)
-		}
-		return append(b, ']')
+		return appendArray(b, x, AppendJSON)
 	case Text:
 		inner := AppendJSON(nil, x.V)
 		return jsonenc.AppendString(b, string(inner))
@@ -92,4 +71,16 @@ func (o Obj) Get(k string) any {
 		}
 	}
 	return nil
+}
+
+// appendArray appends xs as a JSON array, each element written by elem.
+func appendArray[T any](b []byte, xs []T, elem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, x)
+	}
+	return append(b, ']')
 }
