@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/serve"
 	"github.com/entrawatch/entrawatch/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -52,7 +53,7 @@ the service runs.`,
 				}
 			}
 			if since != "" {
-				d, err := parseSince(since)
+				d, err := serve.ParseSince(since, time.Now().UTC())
 				if err != nil {
 					return usageError("--since: %v", err)
 				}
@@ -174,24 +175,6 @@ func splitComma(s string) []string {
 		}
 	}
 	return out
-}
-
-func parseSince(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t, nil
-	}
-	now := time.Now().UTC()
-	if strings.HasSuffix(v, "d") {
-		var n int
-		if _, err := fmt.Sscanf(v, "%dd", &n); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-		}
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor an RFC 3339 time", v)
-	}
-	return now.Add(-d), nil
 }
 
 func clipText(s string, n int) string {

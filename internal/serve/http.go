@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/entrawatch/entrawatch/internal/alert"
+	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/store"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -113,7 +114,7 @@ func (s *Service) listAlerts(w http.ResponseWriter, r *http.Request) {
 		dst  *time.Time
 	}{{"since", &f.Since}, {"until", &f.Until}} {
 		if v := q.Get(p.name); v != "" {
-			t, err := parseTimeParam(v, s.now())
+			t, err := ParseSince(v, s.now())
 			if err != nil {
 				writeError(w, http.StatusBadRequest, p.name+": "+err.Error())
 				return
@@ -141,20 +142,18 @@ func (s *Service) listAlerts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": page.Alerts, "next": page.Next})
 }
 
-// parseTimeParam reads an RFC 3339 time or a duration back from now ("24h", "7d").
-func parseTimeParam(v string, now time.Time) (time.Time, error) {
+// ParseSince reads a point in time as the API and the alerts command take
+// it: an RFC 3339 time, or a duration back from now in days ("7d") or as a
+// Go duration ("24h").
+func ParseSince(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t.UTC(), nil
 	}
-	if strings.HasSuffix(v, "d") {
-		if n, err := strconv.Atoi(strings.TrimSuffix(v, "d")); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-		}
+	d, err := detect.ParseDays(v)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 24h or 7d", v)
 	}
-	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration such as 24h or 7d", v)
+	return now.Add(-d), nil
 }
 
 func splitList(vs []string) []string {
