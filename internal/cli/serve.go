@@ -82,9 +82,8 @@ func loadConfig(path string) (*config.Config, error) {
 
 // serviceHooks let demo observe a running service.
 type serviceHooks struct {
-	announce io.Writer
-	ready    func(addr string, svc *serve.Service)
-	quiet    bool
+	ready func(addr string, svc *serve.Service)
+	quiet bool
 }
 
 // newLogger builds the service's log from the configuration.
@@ -219,8 +218,7 @@ func runService(ctx context.Context, s Streams, cfg *config.Config, hooks servic
 	reg := prometheus.NewRegistry()
 	m := serve.NewMetrics(reg)
 	opts := serve.Options{Store: st, NewEngine: newEngine, StaleAfter: cfg.Detections.StaleAfter, GroupWindow: cfg.Alerts.GroupWindow,
-		Retention: cfg.Store.Retention, Listen: cfg.Server.Listen, Token: cfg.Server.Token.Value(), Log: log, Registry: reg, Metrics: m,
-		Announce: hooks.announce, Scheduled: scheduled}
+		Retention: cfg.Store.Retention, Listen: cfg.Server.Listen, Token: cfg.Server.Token.Value(), Log: log, Registry: reg, Metrics: m, Scheduled: scheduled}
 	for _, x := range cfg.Alerts.Suppressions {
 		opts.Suppressions = append(opts.Suppressions, serve.Suppression{Rule: x.Rule, Entity: x.Entity, Tenant: x.Tenant, Until: x.Until, Reason: x.Reason})
 	}

@@ -191,7 +191,7 @@ func (s *Service) ingest(ctx context.Context, in *Ingest) (*IngestResult, error)
 	s.metrics.records.WithLabelValues(in.Source, in.Tenant).Add(float64(res.Records))
 	for _, a := range r.Created {
 		s.metrics.alerts.WithLabelValues(a.Rule, a.Severity.String()).Inc()
-		s.announce(a)
+		s.log.Info("alert", "id", a.ID, "rule", a.Rule, "severity", a.Severity.String(), "tenant", a.Tenant)
 	}
 	if len(r.Created) > 0 && s.dispatcher != nil {
 		s.dispatcher.Kick()

@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/entrawatch/entrawatch/internal/alert"
 	"github.com/entrawatch/entrawatch/internal/detect"
 	"github.com/entrawatch/entrawatch/internal/record"
 	"github.com/entrawatch/entrawatch/internal/sentinel"
@@ -72,17 +71,13 @@ type Options struct {
 	// API requires (required when Listen is not a loopback address).
 	Listen string
 	Token  string
-	// Log receives the service's own log; Announce, when set, gets one line
-	// per new alert (the demo prints them).
-	Log      *slog.Logger
-	Announce io.Writer
-	Clock    func() time.Time
+	// Log receives the service's own log.
+	Log   *slog.Logger
+	Clock func() time.Time
 	// Registry collects the metrics (default: a new registry); Metrics,
 	// when set, were already registered in it by NewMetrics.
 	Registry *prometheus.Registry
 	Metrics  *Metrics
-	// Ready is called with the HTTP address once it listens.
-	Ready func(addr string)
 }
 
 // Service is a running entrawatch service.
@@ -97,8 +92,6 @@ type Service struct {
 
 	engMu sync.Mutex
 	eng   *detect.Engine
-
-	annMu sync.Mutex
 
 	stMu    sync.Mutex
 	sources map[string]*SourceStatus
@@ -158,27 +151,6 @@ func (s *Service) route(a *store.Alert) []string {
 	return s.dispatcher.Route(a)
 }
 
-// announce prints a new alert on the Announce writer.
-func (s *Service) announce(a *store.Alert) {
-	s.log.Info("alert", "id", a.ID, "rule", a.Rule, "severity", a.Severity.String(), "tenant", a.Tenant)
-	if s.cfg.Announce == nil {
-		return
-	}
-	s.annMu.Lock()
-	defer s.annMu.Unlock()
-	fmt.Fprintf(s.cfg.Announce, "%s  %-6s  %-38s  %s  %s\n", a.FirstSeen.UTC().Format("2006-01-02T15:04:05Z"), upper(a.Severity.String()), a.Rule, alert.Terminal(a.Tenant), alert.Terminal(a.Summary))
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 32
-		}
-	}
-	return string(b)
-}
-
 // Addr is the HTTP server's address once Run listens.
 func (s *Service) Addr() string {
 	a, _ := s.addr.Load().(string)
@@ -214,9 +186,6 @@ func (s *Service) Run(ctx context.Context) error {
 				fail(fmt.Errorf("serve: http: %w", err))
 			}
 		}()
-		if s.cfg.Ready != nil {
-			s.cfg.Ready(s.Addr())
-		}
 	}
 	if s.dispatcher != nil {
 		wg.Add(1)
