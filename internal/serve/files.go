@@ -43,7 +43,7 @@ func (s *Service) runFiles(ctx context.Context, f FileSource) {
 			if err != nil {
 				return err
 			}
-			s.noted(f.Name, name, res, time.Time{})
+			s.noted(f.Name, name, res, res.Newest)
 			st := s.status(f.Name, name)
 			s.stMu.Lock()
 			st.LastPoll, st.LastSuccess = s.now(), s.now()

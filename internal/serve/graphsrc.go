@@ -111,15 +111,15 @@ func (s *Service) pollWindow(ctx context.Context, t *Tenant, name string, overla
 		if err != nil {
 			return err
 		}
+		if r.Newest.After(newest) {
+			newest = r.Newest
+		}
 		s.noted(t.Name, name, r, newest)
 		items = nil
 		return nil
 	}
 	err := list(ctx, from, to, func(b []byte) error {
 		it := Item{Data: append([]byte(nil), b...), Source: record.Source{File: "graph:" + t.Name + "/" + strings.TrimPrefix(name, "graph/"), Format: "graph"}}
-		if tm := itemTime(b); tm.After(newest) {
-			newest = tm
-		}
 		items = append(items, it)
 		if len(items) >= chunk {
 			return flush(nil)
@@ -130,19 +130,6 @@ func (s *Service) pollWindow(ctx context.Context, t *Tenant, name string, overla
 		return err
 	}
 	return flush([]store.Cursor{{Name: cname, Value: to.Format(time.RFC3339Nano)}})
-}
-
-var timeKeys = []string{"createdDateTime", "activityDateTime"}
-
-func itemTime(b []byte) time.Time {
-	for _, k := range timeKeys {
-		if v := fastjson.GetString(b, k); v != "" {
-			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-				return t
-			}
-		}
-	}
-	return time.Time{}
 }
 
 // pollDevices reads the whole device inventory, stores it (with history)

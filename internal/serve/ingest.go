@@ -58,8 +58,10 @@ type Ingest struct {
 // IngestResult says what one step did.
 type IngestResult struct {
 	Records, Bad, Seen int
-	Alerts             *store.Result
-	Suppressed         int
+	// Newest is the time of the newest record read (stored before or not).
+	Newest     time.Time
+	Alerts     *store.Result
+	Suppressed int
 }
 
 var parsers fastjson.ParserPool
@@ -94,6 +96,9 @@ func (s *Service) ingest(ctx context.Context, in *Ingest) (*IngestResult, error)
 		ev := store.Event{Tenant: in.Tenant, Source: in.Source, Kind: rec.Kind.String(), ID: s.eventID(&rec, it), Raw: compactRaw(it)}
 		if t, ok := rec.Time(); ok {
 			ev.Time = t.UTC()
+			if ev.Time.After(res.Newest) {
+				res.Newest = ev.Time
+			}
 		}
 		rec.Release()
 		list = append(list, parsed{ev: ev, item: it})
